@@ -1,0 +1,274 @@
+/**
+ * The replay benchmark (issue 3): uvs against tcprewrite doing the comparable rewrite, and against
+ * pcap-parser only reading the file, on the same generated capture (1,000,000 TCP packets, 200,000
+ * flows, one VIP), in the same run. Each program runs several times, interleaved, as a whole
+ * process (spawn to exit, output written); the table shows the median. Every output is checked
+ * afterwards (count, destinations, checksums, one destination per flow) outside the timing.
+ *
+ * Usage: npm run bench [-- --runs N] [--json FILE] [--regen] [--uvs FILE.js]
+ *   --runs N     runs per program (default 3)
+ *   --json FILE  also write the results as JSON (FILE must be under .bench/ or /tmp)
+ *   --regen      regenerate the capture even if the cached one is current
+ *   --uvs FILE   the uvs CLI script to time (default dist/src/cli/uvs.js), e.g. an older build
+ * Writes only under .bench/ (and /tmp if asked).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DEFAULT_UVS_JS, Mode, Program, benchPrograms } from './bench-programs';
+import { BENCH_DIR, BENCH_PATHS, REPO_ROOT } from './bench-setup';
+import { collectConditions, describeConditions, tcprewriteVersion } from './conditions';
+import { measureConnTableMemory } from './conn-memory';
+import { ensureBenchFiles } from './gen-capture';
+import type { CaptureCheck } from './pcap-check';
+import { countPcapPackets } from './pcap-check';
+import { failureOf, runTimed } from './run-timed';
+import { renderTable } from './text-table';
+import type { UvsSummary } from './uvs-summary';
+import { verifyRun } from './verify-run';
+
+interface ProgramResult {
+  program: Program;
+  seconds: number[];
+  /** Packets written (or counted, for pcap-parser) in the last run. */
+  packets: number | null;
+  failure: string | null;
+  warnings: string[];
+  check: CaptureCheck | null;
+  summary: UvsSummary | null;
+}
+
+interface Target {
+  label: string;
+  mode: 'DR' | 'NAT';
+  factor: number;
+}
+
+const TARGETS: readonly Target[] = [
+  { label: 'uvs DR >= 2x tcprewrite DR', mode: 'DR', factor: 2 },
+  { label: 'uvs NAT >= 3x tcprewrite NAT', mode: 'NAT', factor: 3 },
+];
+
+/** A run slower than this is not repeated (keeps the whole bench near 3 minutes). */
+const REPEAT_LIMIT_S = 25;
+/** A run is killed after this long. */
+const RUN_TIMEOUT_MS = 90_000;
+/** No new round starts after this much bench time. */
+const ROUNDS_BUDGET_S = 150;
+
+interface Options {
+  runs: number;
+  json: string | null;
+  regen: boolean;
+  uvs: string;
+}
+
+function parseOptions(argv: readonly string[]): Options {
+  const options: Options = { runs: 3, json: null, regen: false, uvs: DEFAULT_UVS_JS };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--runs') {
+      const n = Number(argv[++i]);
+      if (!Number.isInteger(n) || n < 1 || n > 15) throw new Error('--runs needs a whole number from 1 to 15');
+      options.runs = n;
+    } else if (arg === '--json') {
+      const file = argv[++i];
+      if (!file) throw new Error('--json needs a file name');
+      options.json = allowedOutputPath(file);
+    } else if (arg === '--regen') {
+      options.regen = true;
+    } else if (arg === '--uvs') {
+      const file = argv[++i];
+      if (!file) throw new Error('--uvs needs the path of the uvs CLI script');
+      options.uvs = path.resolve(file);
+    } else {
+      throw new Error(`unknown argument ${arg} (expected --runs N, --json FILE, --regen, --uvs FILE)`);
+    }
+  }
+  return options;
+}
+
+/** The bench writes only under .bench/ and /tmp. */
+function allowedOutputPath(file: string): string {
+  const resolved = path.resolve(file);
+  const inside = (dir: string): boolean => resolved.startsWith(dir + path.sep);
+  if (!inside(BENCH_DIR) && !inside(fs.realpathSync('/tmp'))) {
+    throw new Error(`--json ${file}: the bench writes only under ${BENCH_DIR}/ or /tmp/`);
+  }
+  return resolved;
+}
+
+function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function fmt(n: number, digits: number): string {
+  return n.toFixed(digits);
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const benchStart = process.hrtime.bigint();
+  const elapsed = (): number => Number(process.hrtime.bigint() - benchStart) / 1e9;
+
+  const { manifest, generated } = ensureBenchFiles(options.regen);
+  console.log(
+    `capture: ${path.relative(REPO_ROOT, BENCH_PATHS.capture)}, ${manifest.packets} packets, ${manifest.flows} flows, ` +
+      `${(manifest.captureBytes / 1e6).toFixed(1)} MB, ${generated ? 'generated now' : 'cached'} ` +
+      `(generation ${manifest.generationSeconds.toFixed(2)} s, ${manifest.version})`,
+  );
+  // Reading the capture once checks it and puts it in the page cache, so no timed run pays the disk.
+  const inputPackets = countPcapPackets(BENCH_PATHS.capture);
+  if (inputPackets !== manifest.packets) throw new Error(`capture has ${inputPackets} packets, manifest says ${manifest.packets}`);
+
+  const tcprewrite = tcprewriteVersion();
+  const conditions = collectConditions(tcprewrite, options.runs);
+  console.log(describeConditions(conditions));
+
+  const results: ProgramResult[] = benchPrograms(options.uvs, tcprewrite).map((program) => ({
+    program,
+    seconds: [],
+    packets: null,
+    failure: program.unavailable,
+    warnings: [],
+    check: null,
+    summary: null,
+  }));
+
+  for (let round = 0; round < options.runs; round++) {
+    if (round > 0 && elapsed() > ROUNDS_BUDGET_S) {
+      console.log(`time budget reached after ${round} round(s); not starting more`);
+      break;
+    }
+    for (const r of results) {
+      const p = r.program;
+      if (r.failure) continue;
+      if (round > 0 && r.seconds[0] > REPEAT_LIMIT_S) continue;
+      for (const file of [p.output, p.summary]) if (file) fs.rmSync(file, { force: true });
+      const run = await runTimed(p.command, p.args, REPO_ROOT, RUN_TIMEOUT_MS);
+      const failure = failureOf(run);
+      if (failure) {
+        r.failure = failure;
+        console.log(`  ${p.name} ${p.mode}: FAILED ${failure}`);
+        continue;
+      }
+      r.seconds.push(run.seconds);
+      const verdict = verifyRun(p, inputPackets, run.stdout);
+      r.packets = verdict.packets;
+      r.check = verdict.check;
+      r.summary = verdict.summary;
+      for (const w of verdict.warnings) if (!r.warnings.includes(w)) r.warnings.push(w);
+      const flag = verdict.warnings.length ? ' (check failed)' : '';
+      console.log(`  round ${round + 1}: ${p.name} ${p.mode} ${fmt(run.seconds, 3)} s${flag}`);
+    }
+  }
+
+  const medianOf = (r: ProgramResult | undefined): number | null => (r && r.seconds.length > 0 ? median(r.seconds) : null);
+  const find = (name: Program['name'], mode: Mode): ProgramResult | undefined =>
+    results.find((r) => r.program.name === name && r.program.mode === mode);
+  const parserSeconds = medianOf(find('pcap-parser', 'read'));
+
+  const rows = results.map((r) => {
+    const p = r.program;
+    const s = medianOf(r);
+    if (s === null) return [p.name, p.mode, '-', '-', '-', '-', '-', '-', r.failure ?? 'no run'];
+    const peerSeconds = p.mode === 'read' ? null : medianOf(find('tcprewrite', p.mode));
+    const spread = r.seconds.length > 1 ? ` (${fmt(Math.min(...r.seconds), 3)}-${fmt(Math.max(...r.seconds), 3)})` : '';
+    return [
+      p.name,
+      p.mode,
+      String(r.packets ?? '?'),
+      String(r.seconds.length),
+      fmt(s, 3) + spread,
+      fmt(inputPackets / s / 1e6, 2),
+      peerSeconds === null ? '-' : fmt(peerSeconds / s, 2) + 'x',
+      parserSeconds === null ? '-' : fmt(parserSeconds / s, 2) + 'x',
+      r.warnings.length ? `WARNING: see below; ${p.note}` : p.note,
+    ];
+  });
+  console.log('');
+  console.log(`Replay: ${inputPackets} packets, ${manifest.flows} flows, one VIP; whole process, median of runs`);
+  console.log(
+    renderTable(
+      ['program', 'mode', 'packets out', 'runs', 'seconds (min-max)', 'Mpps', 'vs tcprewrite', 'vs pcap-parser', 'notes'],
+      rows,
+      new Set([2, 3, 4, 5, 6, 7]),
+    ),
+  );
+  console.log('Mpps = input packets / median seconds. "vs" = that program\'s time / this one\'s (higher is faster).');
+  console.log('tcprewrite cannot balance per flow: its DR row rewrites every frame to one real server\'s MAC, its NAT row');
+  console.log('maps every packet to 10.0.0.11:8080 (with --fixcsum); uvs schedules each flow (rr over 4 real servers).');
+
+  for (const r of results) {
+    if (r.check && r.program.name === 'uvs' && r.check.flowsPer.length > 1) {
+      const p = r.program;
+      console.log(`${p.name} ${p.mode}: flows per real server ${r.check.flowsPer.join(' / ')}, packets ${r.check.packetsPer.join(' / ')}`);
+    }
+  }
+  const warningLines = results.flatMap((r) => r.warnings.map((w) => `WARNING ${r.program.name} ${r.program.mode}: ${w}`));
+  if (warningLines.length) console.log('\n' + warningLines.join('\n'));
+
+  const targetResults = TARGETS.map((t) => {
+    const uvs = find('uvs', t.mode);
+    const uvsS = medianOf(uvs);
+    const peerS = medianOf(find('tcprewrite', t.mode));
+    if (uvsS === null || peerS === null) {
+      const why = uvsS === null ? `uvs ${uvs?.failure ?? 'no run'}` : 'tcprewrite did not run';
+      return { ...t, ratio: null, status: `n/a (${why})` };
+    }
+    const ratio = peerS / uvsS;
+    let status = ratio >= t.factor ? 'PASS' : 'MISS';
+    if (uvs && uvs.warnings.length) status += ' (output check failed, see warnings)';
+    return { ...t, ratio, status };
+  });
+  console.log('');
+  console.log(
+    renderTable(
+      ['target (issue 3)', 'measured', 'result'],
+      targetResults.map((t) => [t.label, t.ratio === null ? '-' : fmt(t.ratio, 2) + 'x', t.status]),
+      new Set([1]),
+    ),
+  );
+
+  // ---- HOOK (lead): connection table bytes per connection at 1M and 10M --------------------------
+  // measureConnTableMemory() lives in scripts/bench/conn-memory.ts; the lead replaces its placeholder.
+  console.log('\nConnection table memory');
+  const connTableMemory = await measureConnTableMemory();
+  if (connTableMemory) {
+    for (const m of connTableMemory) console.log(`  ${m.connections} connections: ${fmt(m.bytesPerConnection, 1)} bytes per connection`);
+  }
+  // ---- end of HOOK --------------------------------------------------------------------------------
+
+  console.log(`\nbench took ${fmt(elapsed(), 1)} s`);
+
+  if (options.json) {
+    const report = {
+      conditions,
+      capture: { ...manifest, file: path.relative(REPO_ROOT, BENCH_PATHS.capture), generatedThisRun: generated },
+      results: results.map((r) => ({
+        program: r.program.name,
+        mode: r.program.mode,
+        command: [path.basename(r.program.command), ...r.program.args.map((a) => a.replace(REPO_ROOT + path.sep, ''))].join(' '),
+        runsSeconds: r.seconds,
+        medianSeconds: medianOf(r),
+        mpps: medianOf(r) === null ? null : inputPackets / (medianOf(r) as number) / 1e6,
+        packetsOut: r.packets,
+        flowsPerDestination: r.check?.flowsPer ?? null,
+        summary: r.summary,
+        failure: r.failure,
+        warnings: r.warnings,
+        note: r.program.note,
+      })),
+      targets: targetResults,
+      connTableMemory,
+    };
+    fs.writeFileSync(options.json, JSON.stringify(report, null, 2) + '\n');
+    console.log(`results written to ${options.json}`);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

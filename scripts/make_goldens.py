@@ -1,0 +1,1135 @@
+#!/usr/bin/python3
+"""
+Builds the golden scenarios of uvs's forwarding engine ("tests as data", issue 3):
+
+    pcaps/<scenario>/in.pcap        input frames
+    pcaps/<scenario>/rules          virtual services, `ipvsadm -S -n` format (+ FULLNAT extensions)
+    pcaps/<scenario>/director       links, addresses, neighbours, routes
+    pcaps/<scenario>/expected.pcap  what the director must transmit, in order
+    pcaps/<scenario>/expected.json  the counts the replay summary must report
+    pcaps/<scenario>/README.md      what the scenario shows
+
+The expected outputs are a small model of notes/forwarding-spec.md, written per scenario. It is deliberately
+NOT a re-implementation of IPVS: the helpers below only know how ONE frame is rewritten by each forwarding
+method (DR, TUN, NAT, FULLNAT); every scheduling decision, connection state and timeout is worked out by hand
+in the comments of the scenario that relies on it, and written down as data (`new_conn=...`, `drop=...`).
+
+Deterministic: fixed timestamps, ISNs, IP IDs and ports, and our own pcap writer with a fixed header, so
+running it again gives byte-identical files.
+
+Run:  /usr/bin/python3 scripts/make_goldens.py [scenario ...]      (Debian's python3-scapy)
+"""
+
+import ipaddress
+import json
+import os
+import socket
+import struct
+import sys
+
+from scapy.all import ARP, Dot1Q, Ether, ICMP, ICMPv6EchoRequest, IP, IPv6, Raw, TCP, UDP  # noqa: E402
+
+PCAPS = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'pcaps'))
+
+# All timestamps are T0 + scenario time, in integer microseconds.
+T0_US = 1_700_000_000 * 1_000_000
+
+DIRECTOR_MAC = '02:00:00:00:00:01'
+GW = '10.0.0.254'            # default gateway: every client is behind it
+GW_MAC = '02:00:00:00:00:fe'
+GW2 = '10.0.0.253'           # router towards 10.0.1.0/24 (the TUN real server that is not on-link)
+GW2_MAC = '02:00:00:00:00:fd'
+GW6 = '2001:db8:10::fe'
+GW6_MAC = '02:00:00:00:06:fe'
+VIP = '192.0.2.10'
+VIP6 = '2001:db8::10'
+
+MAC = {
+    '10.0.0.11': '02:00:00:00:01:11',
+    '10.0.0.12': '02:00:00:00:01:12',
+    '10.0.0.13': '02:00:00:00:01:13',
+    '10.0.0.14': '02:00:00:00:01:14',
+    '10.0.0.21': '02:00:00:00:01:21',
+    '2001:db8:10::11': '02:00:00:00:06:11',
+    '2001:db8:10::12': '02:00:00:00:06:12',
+}
+
+DROP_REASONS = {  # the names of src/wire/parsed-frame.ts DROP_REASON_NAMES that these scenarios use
+    'arp', 'not-balanced-protocol', 'no-service', 'not-connection-start', 'ftp-data-source-port',
+    'ttl-exceeded', 'too-big', 'unknown-reply',
+}
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Internet checksum, our own (used for TOA and to check every expected frame independently of scapy)
+
+def ones_sum(data, s=0):
+    if len(data) % 2:
+        data = data + b'\0'
+    for i in range(0, len(data), 2):
+        s += (data[i] << 8) | data[i + 1]
+    while s > 0xffff:
+        s = (s & 0xffff) + (s >> 16)
+    return s
+
+
+def checksum(data):
+    return ~ones_sum(data) & 0xffff
+
+
+def pseudo_header(src, dst, proto, length):
+    if ':' in src:
+        return socket.inet_pton(socket.AF_INET6, src) + socket.inet_pton(socket.AF_INET6, dst) + \
+            struct.pack('!IxxxB', length, proto)
+    return socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack('!xBH', proto, length)
+
+
+def check_ip_packet(b, where):
+    """Asserts that an IP packet's header and TCP/UDP checksums are right (recursing into IPIP)."""
+    if b[0] >> 4 == 4:
+        ihl = (b[0] & 15) * 4
+        assert ones_sum(b[:ihl]) == 0xffff, f'{where}: bad IPv4 header checksum'
+        total = struct.unpack('!H', b[2:4])[0]
+        assert total == len(b), f'{where}: IPv4 total length {total} != {len(b)}'
+        proto, l4 = b[9], b[ihl:total]
+        src, dst = socket.inet_ntoa(b[12:16]), socket.inet_ntoa(b[16:20])
+    else:
+        plen = struct.unpack('!H', b[4:6])[0]
+        assert plen + 40 == len(b), f'{where}: IPv6 payload length'
+        proto, l4 = b[6], b[40:]
+        src = socket.inet_ntop(socket.AF_INET6, b[8:24])
+        dst = socket.inet_ntop(socket.AF_INET6, b[24:40])
+    if proto in (4, 41):
+        check_ip_packet(l4, where + ' (inner)')
+    elif proto in (6, 17):
+        field = 16 if proto == 6 else 6
+        value = struct.unpack('!H', l4[field:field + 2])[0]
+        if proto == 17 and value == 0 and ':' not in src:
+            return  # IPv4 UDP without checksum
+        assert ones_sum(pseudo_header(src, dst, proto, len(l4)) + l4) == 0xffff, f'{where}: bad L4 checksum'
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Input frames
+
+def ip_header(src, dst, ttl, ipid=0, df=True, tos=0, flow=0):
+    if ':' in src:
+        return IPv6(src=src, dst=dst, hlim=ttl, tc=tos, fl=flow)
+    return IP(src=src, dst=dst, ttl=ttl, id=ipid, flags='DF' if df else 0, tos=tos)
+
+
+def eth(src_mac, ip_packet, dst_mac=DIRECTOR_MAC, vlan=None):
+    if vlan is None:
+        return bytes(Ether(dst=dst_mac, src=src_mac) / ip_packet)
+    return bytes(Ether(dst=dst_mac, src=src_mac) / Dot1Q(vlan=vlan) / ip_packet)
+
+
+SYN_OPTIONS = [('MSS', 1460), ('SAckOK', b''), ('Timestamp', (1000, 0)), ('NOP', None), ('WScale', 7)]
+SYNACK_OPTIONS = [('MSS', 1460), ('SAckOK', b''), ('Timestamp', (5000, 1000)), ('NOP', None), ('WScale', 7)]
+
+
+class Tcp:
+    """
+    One TCP connection seen from the director: `c()` makes a client -> VIP frame, `s()` a real server ->
+    (client | FULLNAT local address) frame. Sequence and acknowledgement numbers follow the exchange; the
+    IP ID of each side counts up from its start value. Only frame building: no IPVS logic here.
+    """
+
+    def __init__(self, client, cport, vip, vport, cisn, sisn, ipid, ttl=60, tos=0, df=True, flow=0,
+                 server=None, rport=None, server_to=None, s_ipid=0x4000):
+        self.client, self.cport, self.vip, self.vport = client, cport, vip, vport
+        self.cnxt, self.snxt = cisn, sisn
+        self.ipid, self.ttl, self.tos, self.df, self.flow = ipid, ttl, tos, df, flow
+        self.server, self.rport = server, rport
+        # where the real server sends its replies: the client (NAT) or the local address (FULLNAT)
+        self.server_to = server_to or (client, cport)
+        self.s_ipid = s_ipid
+
+    def c(self, flags, data=b'', options=None, ttl=None, tos=None, dport=None, ack=None, dst=None):
+        seq = self.cnxt
+        ackno = (self.snxt if 'A' in flags else 0) if ack is None else ack
+        ip = ip_header(self.client, dst or self.vip, self.ttl if ttl is None else ttl, self.ipid, self.df,
+                       self.tos if tos is None else tos, self.flow)
+        self.ipid += 1
+        self.cnxt += len(data) + ('S' in flags) + ('F' in flags)
+        tcp = TCP(sport=self.cport, dport=dport or self.vport, flags=flags, seq=seq, ack=ackno, window=502,
+                  options=options or [])
+        return eth(GW6_MAC if ':' in self.client else GW_MAC, ip / tcp / Raw(data) if data else ip / tcp)
+
+    def s(self, flags, data=b'', options=None):
+        seq = self.snxt
+        ackno = self.cnxt if 'A' in flags else 0
+        dst, dport = self.server_to
+        ip = ip_header(self.server, dst, 64, self.s_ipid, True, 0)
+        self.s_ipid += 1
+        self.snxt += len(data) + ('S' in flags) + ('F' in flags)
+        tcp = TCP(sport=self.rport, dport=dport, flags=flags, seq=seq, ack=ackno, window=509,
+                  options=options or [])
+        return eth(MAC[self.server], ip / tcp / Raw(data) if data else ip / tcp)
+
+    def server_sent(self, n):
+        """The real server sent n sequence numbers the director never sees (DR / TUN replies go direct)."""
+        self.snxt += n
+
+
+def udp_frame(src, sport, dst, dport, data, ipid=0, ttl=60, df=False, tos=0, chksum=None, src_mac=GW_MAC,
+              vlan=None):
+    udp = UDP(sport=sport, dport=dport) if chksum is None else UDP(sport=sport, dport=dport, chksum=chksum)
+    return eth(src_mac, ip_header(src, dst, ttl, ipid, df, tos) / udp / Raw(data), vlan=vlan)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Output model: how the spec rewrites one frame. Each helper returns the expected output frame's bytes.
+
+def ip_of(frame):
+    """A fresh, editable copy of the frame's IP packet (VLAN tags stripped; inputs carry no padding)."""
+    layer = Ether(frame).payload
+    while isinstance(layer, Dot1Q):
+        layer = layer.payload
+    return layer.__class__(bytes(layer))
+
+
+def transport(ip):
+    return ip.getlayer(TCP) or ip.getlayer(UDP)
+
+
+def out_frame(ip, next_hop_mac):
+    """Output Ethernet: dst = next hop's MAC, src = egress link's MAC, untagged."""
+    return bytes(Ether(dst=next_hop_mac, src=DIRECTOR_MAC) / ip)
+
+
+def decrement_ttl(ip):
+    if isinstance(ip, IP):
+        assert ip.ttl > 1
+        ip.ttl -= 1
+        del ip.chksum  # header checksum recomputed
+    else:
+        assert ip.hlim > 1
+        ip.hlim -= 1
+
+
+def dr(frame, rs):
+    """DR: copy, TTL - 1, IPv4 header checksum recomputed, new MACs (next hop = the on-link real server)."""
+    ip = ip_of(frame)
+    decrement_ttl(ip)
+    return out_frame(ip, MAC[rs])
+
+
+def ecn_encap(tos):
+    """Outer TOS/TC: DSCP copied; ECN copied unless CE (0b11), which becomes ECT(0) (0b10)."""
+    return (tos & 0xfc) | 0b10 if (tos & 0b11) == 0b11 else tos
+
+
+def tun(frame, rs, next_hop_mac, outer_src, counter_id):
+    """
+    TUN (ipip, IPv4 real server): inner = DR rewrite of the client packet; outer 0x45, TOS by ecn_encap,
+    ID 0 when DF is set else `counter_id` (the per-real-server counter the scenario tracks by hand), DF copied,
+    TTL = inner TTL after the decrement, protocol 4, source = director's address on the egress link.
+    """
+    inner = ip_of(frame)
+    decrement_ttl(inner)
+    inner = IP(bytes(inner))
+    df = bool(int(inner.flags) & 0x2)  # scapy: MF = 1, DF = 2
+    outer = IP(version=4, ihl=5, tos=ecn_encap(inner.tos), id=0 if df else counter_id, flags='DF' if df else 0,
+               frag=0, ttl=inner.ttl, proto=4, src=outer_src, dst=rs)
+    return out_frame(outer / inner, next_hop_mac)
+
+
+def rewrite(frame, next_hop_mac, src=None, sport=None, dst=None, dport=None):
+    """NAT/FULLNAT core: TTL - 1, addresses/ports replaced, IP and L4 checksums recomputed.
+
+    A full TCP/UDP recomputation equals RFC 1624's incremental update whenever the input checksum was right
+    (both give the unique value in 0..0xfffe); a zero (absent) IPv4 UDP checksum becomes a computed one and a
+    computed 0 is sent as 0xffff (scapy does exactly that). make() rejects TCP outputs whose checksum is 0, the
+    one value where a sloppy incremental update could legitimately write 0xffff instead.
+    """
+    ip = ip_of(frame)
+    decrement_ttl(ip)
+    l4 = transport(ip)
+    if src:
+        ip.src = src
+    if dst:
+        ip.dst = dst
+    if sport:
+        l4.sport = sport
+    if dport:
+        l4.dport = dport
+    del l4.chksum
+    return out_frame(ip, next_hop_mac)
+
+
+def nat_in(frame, rs, rport):
+    """NAT client -> server: destination := RS:rport; next hop = the real server."""
+    return rewrite(frame, MAC[rs], dst=rs, dport=rport)
+
+
+def nat_out(frame, vip, vport, next_hop_mac=GW_MAC):
+    """NAT server -> client: source := VIP:vport; next hop = route to the client (the default gateway)."""
+    return rewrite(frame, next_hop_mac, src=vip, sport=vport)
+
+
+def fullnat_in(frame, laddr, lport, rs, rport, toa=False):
+    """FULLNAT client -> server: laddr:lport -> RS:rport; with toa=True the TOA option is inserted."""
+    out = rewrite(frame, MAC[rs], src=laddr, sport=lport, dst=rs, dport=rport)
+    if not toa:
+        return out
+    client = ip_of(frame)
+    return insert_toa(out, client.src, client[TCP].sport)
+
+
+def fullnat_out(frame, vip, vport, client, cport, next_hop_mac=GW_MAC):
+    """FULLNAT server -> client: VIP:vport -> client:cport; next hop = route to the client."""
+    return rewrite(frame, next_hop_mac, src=vip, sport=vport, dst=client, dport=cport)
+
+
+def insert_toa(frame, client, cport):
+    """
+    TOA (IPv4): kind 254, length 8, client port, client address, put directly after the fixed 20-byte TCP
+    header (before any existing option); data offset += 2 words, IP total length += 8, TCP checksum
+    recomputed in full, IPv4 header checksum recomputed. Done on bytes so nothing else can move.
+    """
+    b = bytearray(frame[14:])
+    ihl = (b[0] & 15) * 4
+    doff = (b[ihl + 12] >> 4) * 4
+    option = bytes([254, 8]) + struct.pack('!H', cport) + socket.inet_aton(client)
+    assert doff - 20 + len(option) <= 40
+    b = b[:ihl + 20] + option + b[ihl + 20:]
+    b[ihl + 12] = (((doff + len(option)) // 4) << 4) | (b[ihl + 12] & 0x0f)
+    struct.pack_into('!H', b, 2, len(b))
+    struct.pack_into('!H', b, 10, 0)
+    struct.pack_into('!H', b, 10, checksum(bytes(b[:ihl])))
+    struct.pack_into('!H', b, ihl + 16, 0)
+    src, dst = socket.inet_ntoa(bytes(b[12:16])), socket.inet_ntoa(bytes(b[16:20]))
+    struct.pack_into('!H', b, ihl + 16, checksum(pseudo_header(src, dst, 6, len(b) - ihl) + bytes(b[ihl:])))
+    return frame[:14] + bytes(b)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Scenario bookkeeping and files
+
+def write_pcap(path, records):
+    """Classic pcap, little-endian, version 2.4, microsecond timestamps, snaplen 65535, LINKTYPE_ETHERNET."""
+    with open(path, 'wb') as f:
+        f.write(struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+        for ts, data in records:
+            f.write(struct.pack('<IIII', ts // 1_000_000, ts % 1_000_000, len(data), len(data)))
+            f.write(data)
+
+
+def endpoint_key(addr, port):
+    a = ipaddress.ip_address(addr)
+    return f'[{a.compressed}]:{port}' if a.version == 6 else f'{a}:{port}'
+
+
+class Scenario:
+    def __init__(self, name, rules, director, readme, real_servers):
+        """real_servers: every dest of the rules as (addr, port), for perRealServer (0 when never chosen)."""
+        self.name, self.rules, self.director, self.readme = name, rules, director, readme
+        self.inputs, self.outputs = [], []
+        self.dropped = {}
+        self.per_rs = {endpoint_key(a, p): 0 for a, p in real_servers}
+        self.last_ts = -1
+
+    def frame(self, t, frame, out=None, drop=None, new_conn=None):
+        """
+        One input frame at scenario time t (seconds), and what the spec says happens to it: `out` is the
+        expected output frame (stamped with the input's timestamp), or `drop` names the counted drop reason.
+        `new_conn` = (rs, port) when this frame creates a connection bound to that real server.
+        """
+        ts = T0_US + round(t * 1_000_000)
+        assert ts >= self.last_ts, f'{self.name}: time goes backwards at t={t}'
+        self.last_ts = ts
+        assert (out is None) != (drop is None), f'{self.name}: t={t} needs exactly one of out/drop'
+        self.inputs.append((ts, frame))
+        if drop:
+            assert drop in DROP_REASONS, drop
+            self.dropped[drop] = self.dropped.get(drop, 0) + 1
+        else:
+            where = f'{self.name} t={t}'
+            check_ip_packet(out[14:], where)
+            ip = ip_of(out)
+            tcp = ip.getlayer(TCP)
+            if tcp is not None and not isinstance(ip.payload, IP):
+                assert tcp.chksum != 0, f'{where}: TCP checksum 0 is ambiguous, change the payload'
+            self.outputs.append((ts, out))
+        if new_conn:
+            self.per_rs[endpoint_key(*new_conn)] += 1
+
+    def write(self):
+        d = os.path.join(PCAPS, self.name)
+        os.makedirs(d, exist_ok=True)
+        write_pcap(os.path.join(d, 'in.pcap'), self.inputs)
+        write_pcap(os.path.join(d, 'expected.pcap'), self.outputs)
+        for fname, text in (('rules', self.rules), ('director', self.director), ('README.md', self.readme)):
+            with open(os.path.join(d, fname), 'w') as f:
+                f.write(text.strip('\n') + '\n')
+        summary = {
+            'in': len(self.inputs),
+            'out': len(self.outputs),
+            'dropped': dict(sorted(self.dropped.items())),
+            'connections': sum(self.per_rs.values()),
+            'perRealServer': {k: {'connections': n} for k, n in self.per_rs.items()},
+        }
+        assert summary['in'] == summary['out'] + sum(self.dropped.values())
+        with open(os.path.join(d, 'expected.json'), 'w') as f:
+            f.write(json.dumps(summary, indent=2) + '\n')
+
+
+DIRECTOR_V4 = """
+link eth0 mac 02:00:00:00:00:01 mtu 1500
+addr 10.0.0.1/24 dev eth0
+neigh 10.0.0.254 lladdr 02:00:00:00:00:fe dev eth0
+neigh 10.0.0.11 lladdr 02:00:00:00:01:11 dev eth0
+neigh 10.0.0.12 lladdr 02:00:00:00:01:12 dev eth0
+neigh 10.0.0.13 lladdr 02:00:00:00:01:13 dev eth0
+route default via 10.0.0.254 dev eth0
+"""
+
+GET = b'GET / HTTP/1.1\r\nHost: www.example.com\r\n\r\n'
+OK = b'HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nhello\n'
+
+
+def dns_query(qid, name=b'\x03www\x07example\x03com\x00'):
+    return struct.pack('!HHHHHH', qid, 0x0100, 1, 0, 0, 0) + name + b'\x00\x01\x00\x01'
+
+
+def dns_answer(qid):
+    return struct.pack('!HHHHHH', qid, 0x8180, 1, 1, 0, 0) + b'\x03www\x07example\x03com\x00\x00\x01\x00\x01' + \
+        b'\xc0\x0c\x00\x01\x00\x01\x00\x00\x0e\x10\x00\x04' + bytes([192, 0, 2, 80])
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Scenarios
+
+def dr_tcp_rr():
+    rules = """
+# DR, round robin over three real servers. Dests are listed newest first, so the list is
+# 10.0.0.13, 10.0.0.12, 10.0.0.11 and rr picks .13, .12, .11, .13, ...
+-A -t 192.0.2.10:80 -s rr
+-a -t 192.0.2.10:80 -r 10.0.0.11:80 -g -w 1
+-a -t 192.0.2.10:80 -r 10.0.0.12:80 -g -w 1
+-a -t 192.0.2.10:80 -r 10.0.0.13:80 -g -w 1
+"""
+    readme = """
+DR with rr over three real servers (list .13, .12, .11, newest first). Four TCP connections get .13, .12, .11
+and .13 again (rr wraps); every packet of a connection goes to its server with only the MACs, TTL - 1 and the
+IPv4 header checksum changed (the destination stays the VIP, TCP untouched). Connection 3 ends with an RST
+(still forwarded: it matches its entry). Dropped and not scheduled (the rr cursor does not move): an ARP request
+for the VIP (arp), an ICMP echo to the VIP (not-balanced-protocol), a SYN to VIP:443 and one to a non-VIP
+address (no-service), an ACK that matches no connection (not-connection-start), a SYN from source port 20
+(ftp-data-source-port), and a data segment of connection 2 that arrives with TTL 1 (ttl-exceeded).
+"""
+    s = Scenario('dr-tcp-rr', rules, DIRECTOR_V4, readme,
+                 [('10.0.0.11', 80), ('10.0.0.12', 80), ('10.0.0.13', 80)])
+    RS1, RS2, RS3 = '10.0.0.11', '10.0.0.12', '10.0.0.13'
+    c1 = Tcp('198.51.100.1', 40001, VIP, 80, cisn=0x10000000, sisn=0x90000000, ipid=0x1000)
+    c2 = Tcp('198.51.100.2', 40002, VIP, 80, cisn=0x20000000, sisn=0xa0000000, ipid=0x2000)
+    c3 = Tcp('203.0.113.3', 40003, VIP, 80, cisn=0x30000000, sisn=0xb0000000, ipid=0x3000)
+    c4 = Tcp('198.51.100.1', 40004, VIP, 80, cisn=0x40000000, sisn=0xc0000000, ipid=0x4000)
+
+    arp = bytes(Ether(dst='ff:ff:ff:ff:ff:ff', src=GW_MAC) /
+                ARP(op=1, hwsrc=GW_MAC, psrc=GW, hwdst='00:00:00:00:00:00', pdst=VIP))
+    s.frame(0.000, arp, drop='arp')
+    # c1 SYN: first scheduling, rr starts at the head of the list -> .13
+    f = c1.c('S', options=SYN_OPTIONS)
+    s.frame(0.001, f, out=dr(f, RS3), new_conn=(RS3, 80))
+    c1.server_sent(1)  # its SYN-ACK goes straight to the client
+    f = c1.c('A')
+    s.frame(0.002, f, out=dr(f, RS3))
+    # c2 SYN: rr moves on -> .12
+    f = c2.c('S', options=SYN_OPTIONS)
+    s.frame(0.003, f, out=dr(f, RS2), new_conn=(RS2, 80))
+    c2.server_sent(1)
+    f = c1.c('PA', GET)
+    s.frame(0.004, f, out=dr(f, RS3))
+    ping = eth(GW_MAC, IP(src='198.51.100.1', dst=VIP, ttl=60, id=0x1100, flags='DF') /
+               ICMP(type=8, id=0x77, seq=1) / Raw(b'0123456789abcdef' * 2))
+    s.frame(0.005, ping, drop='not-balanced-protocol')
+    f = c2.c('A')
+    s.frame(0.006, f, out=dr(f, RS2))
+    # c3 SYN: rr -> .11
+    f = c3.c('S', options=SYN_OPTIONS)
+    s.frame(0.007, f, out=dr(f, RS1), new_conn=(RS1, 80))
+    c3.server_sent(1)
+    f = c2.c('PA', GET)
+    s.frame(0.008, f, out=dr(f, RS2))
+    other_port = Tcp('198.51.100.4', 40005, VIP, 443, cisn=0x50000000, sisn=0, ipid=0x5000)
+    s.frame(0.009, other_port.c('S', options=SYN_OPTIONS), drop='no-service')
+    c1.server_sent(len(OK))
+    f = c1.c('FA')
+    s.frame(0.010, f, out=dr(f, RS3))
+    f = c3.c('A')
+    s.frame(0.011, f, out=dr(f, RS1))
+    c1.server_sent(1)  # the server's FIN
+    f = c1.c('A')
+    s.frame(0.012, f, out=dr(f, RS3))
+    not_vip = Tcp('198.51.100.5', 40006, '192.0.2.99', 80, cisn=0x60000000, sisn=0, ipid=0x6000)
+    s.frame(0.013, not_vip.c('S', options=SYN_OPTIONS), drop='no-service')
+    # c3 RST: matches its entry, so it is forwarded (the entry goes to CLOSE)
+    f = c3.c('RA')
+    s.frame(0.014, f, out=dr(f, RS1))
+    stray = Tcp('198.51.100.6', 40007, VIP, 80, cisn=0x70000000, sisn=0x12345678, ipid=0x7000)
+    s.frame(0.015, stray.c('A'), drop='not-connection-start')
+    ftp_data = Tcp('198.51.100.7', 20, VIP, 80, cisn=0x80000000, sisn=0, ipid=0x7100)
+    s.frame(0.016, ftp_data.c('S', options=SYN_OPTIONS), drop='ftp-data-source-port')
+    # c4 SYN: the drops above did not schedule, so rr wraps from .11 to the head -> .13
+    f = c4.c('S', options=SYN_OPTIONS)
+    s.frame(0.017, f, out=dr(f, RS3), new_conn=(RS3, 80))
+    c4.server_sent(1)
+    s.frame(0.018, c2.c('PA', b'more data', ttl=1), drop='ttl-exceeded')
+    f = c4.c('A')
+    s.frame(0.019, f, out=dr(f, RS3))
+    c2.server_sent(len(OK))
+    f = c2.c('FA')
+    s.frame(0.020, f, out=dr(f, RS2))
+    c2.server_sent(1)
+    f = c2.c('A')
+    s.frame(0.021, f, out=dr(f, RS2))
+    return s
+
+
+def dr_udp_wrr():
+    rules = """
+# DR, weighted round robin. Added one by one: .11 w3, .14 w0, .12 w2, .13 w1, so the list
+# (newest first) is .13(1), .12(2), .14(0), .11(3).
+-A -u 192.0.2.10:53 -s wrr
+-a -u 192.0.2.10:53 -r 10.0.0.11:53 -g -w 3
+-a -u 192.0.2.10:53 -r 10.0.0.14:53 -g -w 0
+-a -u 192.0.2.10:53 -r 10.0.0.12:53 -g -w 2
+-a -u 192.0.2.10:53 -r 10.0.0.13:53 -g -w 1
+"""
+    director = DIRECTOR_V4.replace('route default', 'neigh 10.0.0.14 lladdr 02:00:00:00:01:14 dev eth0\nroute default')
+    readme = """
+DR + wrr with weights .11:3, .12:2, .13:1 and .14:0 (list .13, .12, .14, .11). Nine UDP flows show wrr's
+warm-up pass (after one-by-one adds cw is 1, so the first pass takes every weight >= 1 in list order: .13, .12,
+.11) and then one steady cycle (cw 3: .11; cw 2: .12, .11; cw 1: .13, .12, .11). The weight-0 server .14 is
+never chosen. Later datagrams of a flow follow its connection; one arrives with an 802.1Q tag (the output is
+untagged) and one has a zero UDP checksum (DR leaves L4 alone, so it stays 0).
+"""
+    s = Scenario('dr-udp-wrr', rules, director, readme,
+                 [('10.0.0.11', 53), ('10.0.0.14', 53), ('10.0.0.12', 53), ('10.0.0.13', 53)])
+    A, B, C = '10.0.0.11', '10.0.0.12', '10.0.0.13'
+    # wrr state by hand (ipvs-schedulers.md section 3): after the adds di = 1, mw = 3, cw = 1 (warm-up), cl = head.
+    #   flow 1: cw 1, walk from head: .13 (1 >= 1)                          -> .13
+    #   flow 2: from after .13: .12 (2 >= 1)                               -> .12
+    #   flow 3: .14 (0 < 1) skipped, .11 (3 >= 1)                          -> .11
+    #   flow 4: end of list, cw 1 - 1 = 0 -> cw = mw = 3; from head: .13, .12, .14 < 3; .11 (3) -> .11
+    #   flow 5: end, cw = 2: .13 < 2, .12 (2)                             -> .12
+    #   flow 6: .14 < 2, .11                                              -> .11
+    #   flow 7: end, cw = 1: .13                                          -> .13
+    #   flow 8: .12                                                       -> .12
+    #   flow 9: .14 skipped, .11                                          -> .11
+    picks = [C, B, A, A, B, A, C, B, A]
+    t = 0.0
+    for i, rs in enumerate(picks, start=1):
+        client = f'198.51.100.{i}' if i % 2 else f'203.0.113.{i}'
+        chk = 0 if i == 3 else None  # flow 3's query goes without a UDP checksum
+        f = udp_frame(client, 53000 + i, VIP, 53, dns_query(0x100 + i), ipid=0x100 * i, chksum=chk)
+        t += 0.001
+        s.frame(t, f, out=dr(f, rs), new_conn=(rs, 53))
+        if i == 1:  # flow 1 again: same connection, same server
+            f = udp_frame(client, 53001, VIP, 53, dns_query(0x201), ipid=0x101)
+            t += 0.001
+            s.frame(t, f, out=dr(f, C))
+        if i == 4:
+            f = udp_frame(client, 53004, VIP, 53, dns_query(0x204), ipid=0x401)
+            t += 0.001
+            s.frame(t, f, out=dr(f, A))
+        if i == 5:  # flow 2 again, this time with an 802.1Q tag (stripped on output)
+            f = udp_frame('203.0.113.2', 53002, VIP, 53, dns_query(0x202), ipid=0x201, vlan=100)
+            t += 0.001
+            s.frame(t, f, out=dr(f, B))
+    return s
+
+
+TUN_DIRECTOR = """
+link eth0 mac 02:00:00:00:00:01 mtu 1500
+addr 10.0.0.1/24 dev eth0
+neigh 10.0.0.254 lladdr 02:00:00:00:00:fe dev eth0
+neigh 10.0.0.253 lladdr 02:00:00:00:00:fd dev eth0
+neigh 10.0.0.21 lladdr 02:00:00:00:01:21 dev eth0
+route 10.0.1.0/24 via 10.0.0.253 dev eth0
+route default via 10.0.0.254 dev eth0
+"""
+
+
+def tun_tcp():
+    rules = """
+# TUN (ipip). 10.0.0.21 is on-link; 10.0.1.22 is behind the router 10.0.0.253.
+# List (newest first): 10.0.1.22, 10.0.0.21.
+-A -t 192.0.2.10:80 -s rr
+-a -t 192.0.2.10:80 -r 10.0.0.21:80 -i -w 1 --tun-type ipip
+-a -t 192.0.2.10:80 -r 10.0.1.22:80 -i -w 1 --tun-type ipip
+"""
+    readme = """
+TUN (IPIP) with rr over 10.0.1.22 (reached through the router 10.0.0.253: the outer frame goes to the router's
+MAC) and 10.0.0.21 (on-link). Each output is outer IPv4 (source 10.0.0.1, the director's address on eth0;
+protocol 4; TTL = inner TTL after the decrement; DF copied and, with DF set, ID 0) around the client packet
+with TTL - 1. Connection 2 shows the outer TOS: DSCP copied, ECN copied (ECT(0) 0x8a, ECT(1) 0x89) except CE
+(inner 0x8b) which becomes ECT(0) (outer 0x8a) while the inner packet keeps CE. A 1480-byte DF segment fits
+exactly (outer 1500 = MTU); a 1481-byte one would be 1501 bytes and is dropped (too-big).
+"""
+    s = Scenario('tun-tcp', rules, TUN_DIRECTOR, readme, [('10.0.0.21', 80), ('10.0.1.22', 80)])
+    A, B = '10.0.0.21', '10.0.1.22'
+    MAC_A = MAC[A]
+    c1 = Tcp('198.51.100.1', 40001, VIP, 80, cisn=0x11000000, sisn=0x91000000, ipid=0x2001)
+    c2 = Tcp('203.0.113.2', 40002, VIP, 80, cisn=0x22000000, sisn=0x92000000, ipid=0x3001, tos=0x88)
+    # rr: c1 -> head 10.0.1.22 (through the router, GW2_MAC); c2 -> 10.0.0.21. All DF set: outer ID 0.
+    f = c1.c('S', options=SYN_OPTIONS)
+    s.frame(0.001, f, out=tun(f, B, GW2_MAC, '10.0.0.1', None), new_conn=(B, 80))
+    c1.server_sent(1)
+    f = c1.c('A')
+    s.frame(0.002, f, out=tun(f, B, GW2_MAC, '10.0.0.1', None))
+    f = c2.c('SEC', options=SYN_OPTIONS)  # ECN-setup SYN, AF41, not ECT
+    s.frame(0.003, f, out=tun(f, A, MAC_A, '10.0.0.1', None), new_conn=(A, 80))
+    c2.server_sent(1)
+    f = c2.c('A')
+    s.frame(0.004, f, out=tun(f, A, MAC_A, '10.0.0.1', None))
+    f = c2.c('PA', GET, tos=0x8a)  # ECT(0): copied
+    s.frame(0.005, f, out=tun(f, A, MAC_A, '10.0.0.1', None))
+    f = c2.c('PA', b'x' * 100, tos=0x8b)  # CE: outer gets ECT(0) = 0x8a
+    s.frame(0.006, f, out=tun(f, A, MAC_A, '10.0.0.1', None))
+    f = c2.c('PA', b'y' * 100, tos=0x89)  # ECT(1): copied
+    s.frame(0.007, f, out=tun(f, A, MAC_A, '10.0.0.1', None))
+    # 20 IP + 20 TCP + 1440 data = 1480; outer 1500 = MTU: sent
+    f = c1.c('PA', bytes(range(256)) * 5 + bytes(range(160)))
+    assert len(f) == 14 + 1480
+    s.frame(0.008, f, out=tun(f, B, GW2_MAC, '10.0.0.1', None))
+    # one byte more: outer 1501 > 1500 with DF set -> too-big
+    f = c1.c('PA', bytes(range(256)) * 5 + bytes(range(161)))
+    assert len(f) == 14 + 1481
+    s.frame(0.009, f, drop='too-big')
+    f = c2.c('FA', tos=0x8a)
+    s.frame(0.010, f, out=tun(f, A, MAC_A, '10.0.0.1', None))
+    f = c1.c('FA')
+    s.frame(0.011, f, out=tun(f, B, GW2_MAC, '10.0.0.1', None))
+    return s
+
+
+def tun_udp():
+    rules = """
+# TUN (ipip) for UDP. 10.0.0.21 is on-link; 10.0.1.22 is behind the router 10.0.0.253.
+# List (newest first): 10.0.1.22, 10.0.0.21.
+-A -u 192.0.2.10:53 -s rr
+-a -u 192.0.2.10:53 -r 10.0.0.21:53 -i -w 1 --tun-type ipip
+-a -u 192.0.2.10:53 -r 10.0.1.22:53 -i -w 1 --tun-type ipip
+"""
+    readme = """
+TUN (IPIP) for UDP with DF clear: the outer IP ID comes from a per-real-server counter that gives 1 to the first
+DF-clear packet sent to that server, then 2, 3, ... 10.0.1.22 gets outer IDs 1, 2, (a DF-set datagram: ID 0,
+counter untouched), 3, 4; 10.0.0.21 gets 1, 2, 3. A CE-marked datagram (TOS 0x03) gets outer TOS 0x02. A
+datagram with zero UDP checksum is carried unchanged inside. A 1481-byte DF-clear datagram would make a
+1501-byte outer packet: dropped (too-big), since fragmentation is not done yet.
+"""
+    s = Scenario('tun-udp', rules, TUN_DIRECTOR, readme, [('10.0.0.21', 53), ('10.0.1.22', 53)])
+    A, B = '10.0.0.21', '10.0.1.22'
+    # rr: flow 1 -> 10.0.1.22 (head), flow 2 -> 10.0.0.21, flow 3 -> wraps to 10.0.1.22.
+    # Outer ID counters by hand: B: 1, 2, (DF: 0), 3, 4 ; A: 1, 2, 3.
+    f1 = ('198.51.100.1', 5001)
+    f2 = ('203.0.113.2', 5002)
+    f3 = ('198.51.100.3', 5003)
+
+    def q(flow, qid, ipid, **kw):
+        return udp_frame(flow[0], flow[1], VIP, 53, dns_query(qid), ipid=ipid, **kw)
+
+    f = q(f1, 1, 0x0101)
+    s.frame(0.001, f, out=tun(f, B, GW2_MAC, '10.0.0.1', 1), new_conn=(B, 53))
+    f = q(f2, 2, 0x0201)
+    s.frame(0.002, f, out=tun(f, A, MAC[A], '10.0.0.1', 1), new_conn=(A, 53))
+    f = q(f1, 3, 0x0102)
+    s.frame(0.003, f, out=tun(f, B, GW2_MAC, '10.0.0.1', 2))
+    f = q(f1, 4, 0x0103, df=True)  # DF set: outer DF, ID 0, B's counter stays at 2
+    s.frame(0.004, f, out=tun(f, B, GW2_MAC, '10.0.0.1', None))
+    f = q(f2, 5, 0x0202, tos=0x03)  # CE -> outer ECT(0)
+    s.frame(0.005, f, out=tun(f, A, MAC[A], '10.0.0.1', 2))
+    f = q(f1, 6, 0x0104)
+    s.frame(0.006, f, out=tun(f, B, GW2_MAC, '10.0.0.1', 3))
+    f = q(f2, 7, 0x0203, chksum=0)  # no UDP checksum: inner left as is
+    s.frame(0.007, f, out=tun(f, A, MAC[A], '10.0.0.1', 3))
+    f = q(f3, 8, 0x0301)
+    s.frame(0.008, f, out=tun(f, B, GW2_MAC, '10.0.0.1', 4), new_conn=(B, 53))
+    # 20 + 8 + 1453 = 1481 bytes, DF clear: outer would be 1501 > 1500 -> too-big (no fragmentation yet)
+    query = dns_query(9)
+    big = udp_frame(f3[0], f3[1], VIP, 53, query + b'\0' * (1453 - len(query)), ipid=0x0302)
+    assert len(big) == 14 + 1481
+    s.frame(0.009, big, drop='too-big')
+    return s
+
+
+def nat_tcp():
+    rules = """
+# NAT (masquerading), wlc (the default scheduler), two servers of weight 1, VIP:80 mapped to port 8080.
+# List (newest first): 10.0.0.12:8080, 10.0.0.11:8080.
+-A -t 192.0.2.10:80 -s wlc
+-a -t 192.0.2.10:80 -r 10.0.0.11:8080 -m -w 1
+-a -t 192.0.2.10:80 -r 10.0.0.12:8080 -m -w 1
+"""
+    readme = """
+NAT with wlc and port mapping (VIP:80 -> RS:8080). Client -> server packets get destination RS:8080, replies get
+source VIP:80; both TTL - 1, IP checksum recomputed, TCP checksum updated; replies leave through the default
+gateway (the route to the client). Connection A (to .12: both idle, the first in list order wins) runs a whole
+lifecycle and ends in TIME_WAIT, which counts as inactive (overhead 1). So B goes to .11 (overhead 0), and C
+goes back to .12 (overhead 1 against .11's 256 for B, active). B is closed by the server first; C is reset by
+the server (the RST is rewritten too). A segment from 10.0.0.11:8080 to a client with no connection is dropped
+(unknown-reply).
+"""
+    s = Scenario('nat-tcp', rules, DIRECTOR_V4, readme, [('10.0.0.11', 8080), ('10.0.0.12', 8080)])
+    RS1, RS2 = '10.0.0.11', '10.0.0.12'
+    a = Tcp('198.51.100.1', 40001, VIP, 80, cisn=0x0a000000, sisn=0x1a000000, ipid=0x0a00, server=RS2, rport=8080)
+    b = Tcp('198.51.100.2', 40002, VIP, 80, cisn=0x0b000000, sisn=0x1b000000, ipid=0x0b00, server=RS1, rport=8080)
+    c = Tcp('203.0.113.3', 40003, VIP, 80, cisn=0x0c000000, sisn=0x1c000000, ipid=0x0c00, server=RS2, rport=8080)
+
+    def cin(t, conn, f, **kw):
+        s.frame(t, f, out=nat_in(f, conn.server, 8080), **kw)
+
+    def sout(t, f):
+        s.frame(t, f, out=nat_out(f, VIP, 80))
+
+    # A SYN, wlc: .12 overhead 0, .11 overhead 0 -> no strictly smaller one: keep the first, .12.
+    #   .12: 1 active (SYN_RECV)
+    cin(0.001, a, a.c('S', options=SYN_OPTIONS), new_conn=(RS2, 8080))
+    sout(0.002, a.s('SA', options=SYNACK_OPTIONS))     # OUTPUT SYN: SYN_RECV
+    cin(0.003, a, a.c('A'))                            # INPUT ACK: ESTABLISHED
+    cin(0.004, a, a.c('PA', GET))
+    sout(0.005, a.s('PA', OK))
+    cin(0.006, a, a.c('A'))
+    cin(0.007, a, a.c('FA'))                           # INPUT FIN: CLOSE_WAIT (inactive)
+    sout(0.008, a.s('A'))                              # OUTPUT ACK: CLOSE_WAIT
+    sout(0.009, a.s('FA'))                             # OUTPUT FIN: TIME_WAIT (inactive, 120 s)
+    cin(0.010, a, a.c('A'))                            # TIME_WAIT
+    # B SYN, wlc: .12 overhead 0*256 + 1 = 1, .11 overhead 0; 1*1 > 0*1 -> .11
+    cin(0.011, b, b.c('S', options=SYN_OPTIONS), new_conn=(RS1, 8080))
+    sout(0.012, b.s('SA', options=SYNACK_OPTIONS))
+    cin(0.013, b, b.c('A'))                            # B ESTABLISHED: .11 overhead 256
+    # C SYN, wlc: .12 overhead 1, .11 overhead 256; 1*1 > 256*1 is false -> keep .12
+    cin(0.014, c, c.c('S', options=SYN_OPTIONS), new_conn=(RS2, 8080))
+    sout(0.015, c.s('SA', options=SYNACK_OPTIONS))
+    cin(0.016, b, b.c('PA', GET))
+    cin(0.017, c, c.c('A'))
+    stray = Tcp('198.51.100.50', 45000, VIP, 80, cisn=0x0d000000, sisn=0x1d000000, ipid=0, server=RS1,
+                rport=8080)
+    s.frame(0.018, stray.s('A'), drop='unknown-reply')
+    sout(0.019, b.s('PA', OK))
+    sout(0.020, b.s('FA'))                             # server closes first: FIN_WAIT
+    cin(0.021, b, b.c('FA'))                           # TIME_WAIT
+    sout(0.022, b.s('A'))
+    cin(0.023, c, c.c('PA', GET))
+    sout(0.024, c.s('RA'))                             # server reset: rewritten like any reply
+    return s
+
+
+def nat_udp():
+    rules = """
+# NAT for UDP, rr, VIP:53 mapped to port 5353. List (newest first): 10.0.0.12:5353, 10.0.0.11:5353.
+-A -u 192.0.2.10:53 -s rr
+-a -u 192.0.2.10:53 -r 10.0.0.11:5353 -m -w 1
+-a -u 192.0.2.10:53 -r 10.0.0.12:5353 -m -w 1
+"""
+    readme = """
+NAT for UDP with port mapping (VIP:53 -> RS:5353), rr (.12, .11, .12). Queries get destination RS:5353, answers
+source VIP:53, TTL - 1 both ways. A datagram without UDP checksum (0) gets a fully computed checksum, in both
+directions. Flow 3's query is built so that its computed checksum after the rewrite is 0, which must be sent as
+0xffff. An answer from 10.0.0.11:5353 to a client with no connection is dropped (unknown-reply).
+"""
+    s = Scenario('nat-udp', rules, DIRECTOR_V4, readme, [('10.0.0.11', 5353), ('10.0.0.12', 5353)])
+    RS1, RS2 = '10.0.0.11', '10.0.0.12'
+    # rr: flow 1 -> .12 (head), flow 2 -> .11, flow 3 -> .12
+    f = udp_frame('198.51.100.1', 5001, VIP, 53, dns_query(0x1001), ipid=0x0101)
+    s.frame(0.001, f, out=nat_in(f, RS2, 5353), new_conn=(RS2, 5353))
+    f = udp_frame(RS2, 5353, '198.51.100.1', 5001, dns_answer(0x1001), ipid=0x4001, ttl=64, src_mac=MAC[RS2])
+    s.frame(0.002, f, out=nat_out(f, VIP, 53))
+    f = udp_frame('203.0.113.2', 5002, VIP, 53, dns_query(0x1002), ipid=0x0201, chksum=0)
+    s.frame(0.003, f, out=nat_in(f, RS1, 5353), new_conn=(RS1, 5353))
+    f = udp_frame(RS1, 5353, '203.0.113.2', 5002, dns_answer(0x1002), ipid=0x4101, ttl=64, chksum=0,
+                  src_mac=MAC[RS1])
+    s.frame(0.004, f, out=nat_out(f, VIP, 53))
+    # Flow 3: the last two payload bytes are chosen so that the rewritten datagram (198.51.100.3:5003 ->
+    # 10.0.0.12:5353) sums to 0xffff, i.e. its computed checksum is 0 -> sent as 0xffff.
+    base = dns_query(0x1003) + b'\0' + b'\0\0'  # query (33 bytes), one byte to even, then the tuned word
+    assert len(base) % 2 == 0
+    udp_len = 8 + len(base)
+    partial = ones_sum(pseudo_header('198.51.100.3', RS2, 17, udp_len) +
+                       struct.pack('!HHHH', 5003, 5353, udp_len, 0) + base)
+    pad = 0xffff - partial
+    payload = base[:-2] + struct.pack('!H', pad)
+    f = udp_frame('198.51.100.3', 5003, VIP, 53, payload, ipid=0x0301, chksum=0)
+    out = nat_in(f, RS2, 5353)
+    assert UDP(bytes(ip_of(out).payload)).chksum == 0xffff
+    s.frame(0.005, f, out=out, new_conn=(RS2, 5353))
+    f = udp_frame(RS2, 5353, '198.51.100.3', 5003, dns_answer(0x1003), ipid=0x4002, ttl=64, src_mac=MAC[RS2])
+    s.frame(0.006, f, out=nat_out(f, VIP, 53))
+    f = udp_frame('198.51.100.1', 5001, VIP, 53, dns_query(0x1004), ipid=0x0102)
+    s.frame(0.007, f, out=nat_in(f, RS2, 5353))
+    f = udp_frame(RS1, 5353, '198.51.100.9', 5009, dns_answer(0x1009), ipid=0x4102, ttl=64, src_mac=MAC[RS1])
+    s.frame(0.008, f, drop='unknown-reply')
+    f = udp_frame(RS2, 5353, '198.51.100.1', 5001, dns_answer(0x1004), ipid=0x4003, ttl=64, src_mac=MAC[RS2])
+    s.frame(0.009, f, out=nat_out(f, VIP, 53))
+    return s
+
+
+FULLNAT_DIRECTOR = """
+link eth0 mac 02:00:00:00:00:01 mtu 1500
+addr 10.0.0.1/24 dev eth0
+addr 10.0.0.2/24 dev eth0
+addr 10.0.0.3/24 dev eth0
+neigh 10.0.0.254 lladdr 02:00:00:00:00:fe dev eth0
+neigh 10.0.0.11 lladdr 02:00:00:00:01:11 dev eth0
+neigh 10.0.0.12 lladdr 02:00:00:00:01:12 dev eth0
+route default via 10.0.0.254 dev eth0
+"""
+
+
+def fullnat_tcp():
+    rules = """
+# FULLNAT, rr, VIP:80 mapped to port 8080, local addresses 10.0.0.2 then 10.0.0.3.
+# List (newest first): 10.0.0.12:8080, 10.0.0.11:8080.
+-A -t 192.0.2.10:80 -s rr
+-a -t 192.0.2.10:80 -r 10.0.0.11:8080 --fullnat -w 1
+-a -t 192.0.2.10:80 -r 10.0.0.12:8080 --fullnat -w 1
+-P -t 192.0.2.10:80 -z 10.0.0.2
+-P -t 192.0.2.10:80 -z 10.0.0.3
+"""
+    readme = """
+FULLNAT with two local addresses. Three connections: rr gives .12, .11, .12 and the local address/port pool
+gives 10.0.0.2:1025, 10.0.0.3:1025, 10.0.0.2:1026 (round robin over the addresses, a port cursor per address
+from 1025). Client -> server: laddr:lport -> RS:8080; replies RS:8080 -> laddr:lport become VIP:80 ->
+client:cport through the default gateway; TTL - 1 both ways. TOA (kind 254, length 8, client port, client IPv4)
+is inserted right after the fixed TCP header in the first client packet without SYN/RST whose ACK number is the
+server's ISN + 1: K1's handshake ACK (data offset 5 -> 7), K2's first data segment (it sent no bare ACK) and K3's
+ACK, which already has NOP NOP timestamp (TOA goes before them: data offset 8 -> 10). Later packets (K1's data,
+still acking ISN + 1; K3's data) get no TOA. A segment from 10.0.0.12:8080 to an unused 10.0.0.2:1030 is
+dropped (unknown-reply).
+"""
+    s = Scenario('fullnat-tcp', rules, FULLNAT_DIRECTOR, readme, [('10.0.0.11', 8080), ('10.0.0.12', 8080)])
+    RS1, RS2 = '10.0.0.11', '10.0.0.12'
+    L1, L2 = '10.0.0.2', '10.0.0.3'
+    # K1: rr head .12; laddr cursor at L1, L1's port cursor 1025 -> L1:1025
+    # K2: rr .11; laddr L2, port 1025                              -> L2:1025
+    # K3: rr wraps to .12; laddr back to L1, L1's next port 1026   -> L1:1026
+    k1 = Tcp('198.51.100.1', 40001, VIP, 80, cisn=0x01000000, sisn=0x5eed0001, ipid=0x0100,
+             server=RS2, rport=8080, server_to=(L1, 1025))
+    k2 = Tcp('203.0.113.2', 40002, VIP, 80, cisn=0x02000000, sisn=0x5eed0002, ipid=0x0200,
+             server=RS1, rport=8080, server_to=(L2, 1025))
+    k3 = Tcp('198.51.100.3', 40003, VIP, 80, cisn=0x03000000, sisn=0x5eed0003, ipid=0x0300,
+             server=RS2, rport=8080, server_to=(L1, 1026))
+
+    def cin(t, k, laddr, lport, f, toa=False, **kw):
+        s.frame(t, f, out=fullnat_in(f, laddr, lport, k.server, 8080, toa=toa), **kw)
+
+    def sout(t, k, f):
+        s.frame(t, f, out=fullnat_out(f, VIP, 80, k.client, k.cport))
+
+    cin(0.001, k1, L1, 1025, k1.c('S', options=SYN_OPTIONS), new_conn=(RS2, 8080))
+    sout(0.002, k1, k1.s('SA', options=[('MSS', 1460), ('NOP', None), ('WScale', 7)]))  # ISN 0x5eed0001
+    cin(0.003, k1, L1, 1025, k1.c('A'), toa=True)          # ack = ISN + 1: TOA
+    cin(0.004, k1, L1, 1025, k1.c('PA', GET))               # ack still ISN + 1, but TOA was done
+    sout(0.005, k1, k1.s('PA', OK))
+    cin(0.006, k2, L2, 1025, k2.c('S', options=SYN_OPTIONS), new_conn=(RS1, 8080))
+    sout(0.007, k2, k2.s('SA', options=[('MSS', 1460)]))
+    cin(0.008, k2, L2, 1025, k2.c('PA', GET), toa=True)     # no bare ACK: the first data gets TOA
+    ts_syn = [('MSS', 1460), ('SAckOK', b''), ('Timestamp', (7000, 0)), ('NOP', None), ('WScale', 7)]
+    cin(0.009, k3, L1, 1026, k3.c('S', options=ts_syn), new_conn=(RS2, 8080))
+    sout(0.010, k3, k3.s('SA', options=[('MSS', 1460), ('SAckOK', b''), ('Timestamp', (9000, 7000)),
+                                        ('NOP', None), ('WScale', 7)]))
+    ts_opts = [('NOP', None), ('NOP', None), ('Timestamp', (7001, 9000))]
+    cin(0.011, k3, L1, 1026, k3.c('A', options=ts_opts), toa=True)  # TOA before NOP NOP TS
+    cin(0.012, k1, L1, 1025, k1.c('A'))                      # acks the server's data: no TOA
+    cin(0.013, k1, L1, 1025, k1.c('FA'))
+    sout(0.014, k1, k1.s('FA'))
+    cin(0.015, k1, L1, 1025, k1.c('A'))
+    stray = Tcp(L1, 1030, VIP, 80, cisn=0, sisn=0x5eed0009, ipid=0, server=RS2, rport=8080,
+                server_to=(L1, 1030))
+    s.frame(0.016, stray.s('A'), drop='unknown-reply')
+    sout(0.017, k2, k2.s('PA', OK))
+    cin(0.018, k3, L1, 1026, k3.c('PA', GET, options=[('NOP', None), ('NOP', None), ('Timestamp', (7002, 9000))]))
+    return s
+
+
+def fullnat_udp():
+    rules = """
+# FULLNAT for UDP, rr, VIP:53 mapped to port 5353, local addresses 10.0.0.2 then 10.0.0.3.
+# List (newest first): 10.0.0.12:5353, 10.0.0.11:5353.
+-A -u 192.0.2.10:53 -s rr
+-a -u 192.0.2.10:53 -r 10.0.0.11:5353 --fullnat -w 1
+-a -u 192.0.2.10:53 -r 10.0.0.12:5353 --fullnat -w 1
+-P -u 192.0.2.10:53 -z 10.0.0.2
+-P -u 192.0.2.10:53 -z 10.0.0.3
+"""
+    readme = """
+FULLNAT for UDP. Three flows: rr .12, .11, .12 with local 10.0.0.2:1025, 10.0.0.3:1025, 10.0.0.2:1026. Queries
+become laddr:lport -> RS:5353, answers RS:5353 -> laddr:lport become VIP:53 -> client:cport; TTL - 1. Flow 2's
+query and answer carry no UDP checksum (0) and get a computed one. A second query of flow 1 reuses its
+connection (same local port). An answer from 10.0.0.11:5353 to the unused 10.0.0.3:1026 is dropped
+(unknown-reply).
+"""
+    s = Scenario('fullnat-udp', rules, FULLNAT_DIRECTOR, readme, [('10.0.0.11', 5353), ('10.0.0.12', 5353)])
+    RS1, RS2 = '10.0.0.11', '10.0.0.12'
+    L1, L2 = '10.0.0.2', '10.0.0.3'
+    # flow 1: rr .12, L1:1025 ; flow 2: rr .11, L2:1025 ; flow 3: rr .12, L1:1026
+    flows = [(('198.51.100.1', 5001), RS2, L1, 1025), (('203.0.113.2', 5002), RS1, L2, 1025),
+             (('198.51.100.1', 5003), RS2, L1, 1026)]
+    t = 0.0
+    for i, ((client, cport), rs, laddr, lport) in enumerate(flows, start=1):
+        chk = 0 if i == 2 else None
+        f = udp_frame(client, cport, VIP, 53, dns_query(0x2000 + i), ipid=0x0100 * i, chksum=chk)
+        t += 0.001
+        s.frame(t, f, out=fullnat_in(f, laddr, lport, rs, 5353), new_conn=(rs, 5353))
+        f = udp_frame(rs, 5353, laddr, lport, dns_answer(0x2000 + i), ipid=0x4000 + i, ttl=64, chksum=chk,
+                      src_mac=MAC[rs])
+        t += 0.001
+        s.frame(t, f, out=fullnat_out(f, VIP, 53, client, cport))
+    f = udp_frame('198.51.100.1', 5001, VIP, 53, dns_query(0x2011), ipid=0x0102)
+    s.frame(0.010, f, out=fullnat_in(f, L1, 1025, RS2, 5353))
+    f = udp_frame(RS1, 5353, L2, 1026, dns_answer(0x2012), ipid=0x4101, ttl=64, src_mac=MAC[RS1])
+    s.frame(0.011, f, drop='unknown-reply')
+    f = udp_frame(RS2, 5353, L1, 1025, dns_answer(0x2011), ipid=0x4011, ttl=64, src_mac=MAC[RS2])
+    s.frame(0.012, f, out=fullnat_out(f, VIP, 53, '198.51.100.1', 5001))
+    return s
+
+
+def expiry():
+    rules = """
+# UDP (DR, rr) list, newest first: 10.0.0.13, 10.0.0.12, 10.0.0.11.
+-A -u 192.0.2.10:53 -s rr
+-a -u 192.0.2.10:53 -r 10.0.0.11:53 -g -w 1
+-a -u 192.0.2.10:53 -r 10.0.0.12:53 -g -w 1
+-a -u 192.0.2.10:53 -r 10.0.0.13:53 -g -w 1
+# TCP (NAT, rr) list, newest first: 10.0.0.12, 10.0.0.11.
+-A -t 192.0.2.10:80 -s rr
+-a -t 192.0.2.10:80 -r 10.0.0.11:80 -m -w 1
+-a -t 192.0.2.10:80 -r 10.0.0.12:80 -m -w 1
+"""
+    readme = """
+Timeouts and connection reuse, over 1000 s of scenario time. UDP (300 s, re-armed by every packet): flow U1
+(.13) is idle exactly 300 s, so its entry is gone (expiry <= packet time) and the next datagram is scheduled
+afresh (rr moves on to .11), while flow U2 (.12), idle 299.999 s, keeps its server. TCP over NAT: T1 becomes
+ESTABLISHED (900 s) and idles ~999 s; its next ACK is dropped (not-connection-start), the server's next segment
+too (unknown-reply), and a new SYN from the same client port is a new connection (rr: .11). T2 closes normally
+and sits in TIME_WAIT; a new SYN from the same port expires that entry and is scheduled afresh (rr: .12,
+conn_reuse_mode); its retransmitted SYN hits the new SYN_RECV entry and is not rescheduled.
+"""
+    s = Scenario('expiry', rules, DIRECTOR_V4, readme,
+                 [('10.0.0.11', 53), ('10.0.0.12', 53), ('10.0.0.13', 53), ('10.0.0.11', 80), ('10.0.0.12', 80)])
+    RS1, RS2, RS3 = '10.0.0.11', '10.0.0.12', '10.0.0.13'
+    U1, U2 = ('198.51.100.1', 5001), ('203.0.113.2', 5002)
+
+    def u(t, flow, qid, rs, new=False):
+        f = udp_frame(flow[0], flow[1], VIP, 53, dns_query(qid), ipid=qid)
+        s.frame(t, f, out=dr(f, rs), new_conn=(rs, 53) if new else None)
+
+    def cin(t, conn, f, **kw):
+        s.frame(t, f, out=nat_in(f, conn.server, 80), **kw)
+
+    def sout(t, f):
+        s.frame(t, f, out=nat_out(f, VIP, 80))
+
+    # UDP rr (own cursor): U1 -> .13 (head). Entry expires at 0 + 300.
+    u(0.000, U1, 0x0001, RS3, new=True)
+    # TCP rr (own cursor): T1 -> .12 (head)
+    t1 = Tcp('198.51.100.11', 40001, VIP, 80, cisn=0x71000000, sisn=0x81000000, ipid=0x7100, server=RS2, rport=80)
+    cin(1.000, t1, t1.c('S', options=SYN_OPTIONS), new_conn=(RS2, 80))
+    sout(1.001, t1.s('SA', options=SYNACK_OPTIONS))
+    cin(1.002, t1, t1.c('A'))                                   # ESTABLISHED
+    cin(1.003, t1, t1.c('PA', GET))
+    sout(1.004, t1.s('PA', OK))                                 # last packet: expires at 1.004 + 900 = 901.004
+    # T2 -> .11 (rr moves on), full close: CLOSE_WAIT, then TIME_WAIT (120 s)
+    t2 = Tcp('198.51.100.12', 40002, VIP, 80, cisn=0x72000000, sisn=0x82000000, ipid=0x7200, server=RS1, rport=80)
+    cin(2.000, t2, t2.c('S', options=SYN_OPTIONS), new_conn=(RS1, 80))
+    sout(2.001, t2.s('SA', options=SYNACK_OPTIONS))
+    cin(2.002, t2, t2.c('A'))
+    cin(2.003, t2, t2.c('FA'))                                  # INPUT FIN: CLOSE_WAIT
+    sout(2.004, t2.s('A'))
+    sout(2.005, t2.s('FA'))                                     # OUTPUT FIN: TIME_WAIT
+    cin(2.006, t2, t2.c('A'))                                   # TIME_WAIT until 122.006
+    # New SYN from the same client port on the TIME_WAIT entry: expired, scheduled afresh -> rr .12
+    t2b = Tcp('198.51.100.12', 40002, VIP, 80, cisn=0x73000000, sisn=0x83000000, ipid=0x7300, server=RS2, rport=80)
+    syn = t2b.c('S', options=SYN_OPTIONS)
+    cin(3.000, t2b, syn, new_conn=(RS2, 80))
+    # Retransmission of that SYN: the entry is in SYN_RECV, not TIME_WAIT/CLOSE -> same entry, same server
+    cin(3.500, t2b, syn)
+    sout(3.501, t2b.s('SA', options=SYNACK_OPTIONS))
+    cin(3.502, t2b, t2b.c('A'))
+    # U2 -> .12 (UDP rr moves on). Expires at 10 + 300 = 310.
+    u(10.000, U2, 0x0002, RS2, new=True)
+    u(100.000, U1, 0x0003, RS3)                                 # U1 alive (300 > 100): expires at 400 now
+    u(309.999, U2, 0x0004, RS2)                                 # 310 > 309.999: still alive
+    u(400.000, U1, 0x0005, RS1, new=True)                       # 400 <= 400: gone; rr after .12 -> .11
+    # T1's entry expired at 901.004.
+    s.frame(1000.000, t1.c('A'), drop='not-connection-start')
+    s.frame(1000.001, t1.s('PA', b'late data\n'), drop='unknown-reply')
+    # Same client port, new SYN: a new connection; TCP rr after .12 (T2's second connection) -> .11
+    t1b = Tcp('198.51.100.11', 40001, VIP, 80, cisn=0x74000000, sisn=0x84000000, ipid=0x7400, server=RS1, rport=80)
+    cin(1000.500, t1b, t1b.c('S', options=SYN_OPTIONS), new_conn=(RS1, 80))
+    sout(1000.501, t1b.s('SA', options=SYNACK_OPTIONS))
+    cin(1000.502, t1b, t1b.c('A'))
+    return s
+
+
+def wlc_counts():
+    rules = """
+# wlc, weights 2 (10.0.0.11) and 1 (10.0.0.12). Added .12 then .11: list (newest first) .11, .12.
+-A -t 192.0.2.10:80 -s wlc
+-a -t 192.0.2.10:80 -r 10.0.0.12:80 -g -w 1
+-a -t 192.0.2.10:80 -r 10.0.0.11:80 -g -w 2
+-A -u 192.0.2.10:53 -s wlc
+-a -u 192.0.2.10:53 -r 10.0.0.12:53 -g -w 1
+-a -u 192.0.2.10:53 -r 10.0.0.11:53 -g -w 2
+"""
+    readme = """
+wlc decisions that depend on the active/inactive counts, DR, weights .11:2 and .12:1 (list .11, .12).
+overhead = active * 256 + inactive; .12 replaces .11 only when overhead(.11) * 1 > overhead(.12) * 2.
+TCP: K1 .11, K2 .12, K3 .11; K1 is then reset (CLOSE: inactive, overhead of .11 256 + 1 = 257); K4 .11 (257 vs
+512); K5 .12 because .11's overhead 513 > 2 * 256 - without K1's inactive entry it would be a tie (512) kept by
+.11; K6 .11 (513 vs 1024). UDP entries are never active (overhead 1 each): flows go .11, .12, .11, .11, .12,
+.11 (ties keep .11).
+"""
+    s = Scenario('wlc-counts', rules, DIRECTOR_V4, readme,
+                 [('10.0.0.12', 80), ('10.0.0.11', 80), ('10.0.0.12', 53), ('10.0.0.11', 53)])
+    A, B = '10.0.0.11', '10.0.0.12'
+    ks = [Tcp(f'198.51.100.{i}', 41000 + i, VIP, 80, cisn=0x01000000 * i, sisn=0x81000000 + i, ipid=0x100 * i)
+          for i in range(1, 7)]
+
+    def send(t, k, flags, rs, new=False):
+        f = k.c(flags, options=SYN_OPTIONS if flags == 'S' else None)
+        if flags == 'S':
+            k.server_sent(1)
+        s.frame(t, f, out=dr(f, rs), new_conn=(rs, 80) if new else None)
+
+    # oA / oB = overheads of .11 (w 2) and .12 (w 1) just before each decision
+    send(0.001, ks[0], 'S', A, new=True)   # K1: 0 / 0: tie -> .11 (first). .11 active 1
+    send(0.002, ks[0], 'A', A)             # K1 ESTABLISHED (still active)
+    send(0.003, ks[1], 'S', B, new=True)   # K2: 256 / 0: 256*1 > 0*2 -> .12
+    send(0.004, ks[1], 'A', B)
+    send(0.005, ks[2], 'S', A, new=True)   # K3: 256 / 256: 256 > 512? no -> .11. .11 active 2
+    send(0.006, ks[0], 'RA', A)            # K1 RST: CLOSE, inactive. .11: 1 active + 1 inactive = 257
+    send(0.007, ks[3], 'S', A, new=True)   # K4: 257 / 256: 257 > 512? no -> .11. .11: 2 act + 1 inact = 513
+    send(0.008, ks[4], 'S', B, new=True)   # K5: 513 / 256: 513 > 512 -> .12. .12: 2 active = 512
+    send(0.009, ks[5], 'S', A, new=True)   # K6: 513 / 512: 513 > 1024? no -> .11
+    # UDP: every entry inactive, overhead = number of flows.
+    #   U1: 0/0 -> .11 ; U2: 1/0: 1 > 0 -> .12 ; U3: 1/1: 1 > 2? no -> .11 ; U4: 2/1: 2 > 2? no -> .11 ;
+    #   U5: 3/1: 3 > 2 -> .12 ; U6: 3/2: 3 > 4? no -> .11
+    for i, rs in enumerate([A, B, A, A, B, A], start=1):
+        f = udp_frame(f'203.0.113.{i}', 6000 + i, VIP, 53, dns_query(0x3000 + i), ipid=0x3000 + i)
+        s.frame(0.010 + i / 1000, f, out=dr(f, rs), new_conn=(rs, 53))
+    return s
+
+
+DIRECTOR_V6 = """
+link eth0 mac 02:00:00:00:00:01 mtu 1500
+addr 2001:db8:10::1/64 dev eth0
+neigh 2001:db8:10::fe lladdr 02:00:00:00:06:fe dev eth0
+neigh 2001:db8:10::11 lladdr 02:00:00:00:06:11 dev eth0
+neigh 2001:db8:10::12 lladdr 02:00:00:00:06:12 dev eth0
+route default via 2001:db8:10::fe dev eth0
+"""
+
+
+def ipv6_dr():
+    rules = """
+# IPv6 DR, rr. List (newest first): 2001:db8:10::12, 2001:db8:10::11.
+-A -t [2001:db8::10]:80 -s rr
+-a -t [2001:db8::10]:80 -r [2001:db8:10::11]:80 -g -w 1
+-a -t [2001:db8::10]:80 -r [2001:db8:10::12]:80 -g -w 1
+"""
+    readme = """
+IPv6 DR: client, VIP and real servers are IPv6. rr sends connection 1 to ::12 and connection 2 to ::11. Only the
+MACs and the hop limit (- 1) change; traffic class, flow label, addresses and TCP stay as they came. A segment
+arriving with hop limit 1 is dropped (ttl-exceeded); an ICMPv6 echo to the VIP is not balanced
+(not-balanced-protocol).
+"""
+    s = Scenario('ipv6-dr', rules, DIRECTOR_V6, readme, [('2001:db8:10::11', 80), ('2001:db8:10::12', 80)])
+    A, B = '2001:db8:10::11', '2001:db8:10::12'
+    c1 = Tcp('2001:db8:1::100', 40001, VIP6, 80, cisn=0x61000000, sisn=0x91000000, ipid=0, flow=0x12345)
+    c2 = Tcp('2001:db8:2::200', 40002, VIP6, 80, cisn=0x62000000, sisn=0x92000000, ipid=0, flow=0xabcde, tos=0x28)
+    f = c1.c('S', options=SYN_OPTIONS)
+    s.frame(0.001, f, out=dr(f, B), new_conn=(B, 80))   # rr head
+    c1.server_sent(1)
+    f = c1.c('A')
+    s.frame(0.002, f, out=dr(f, B))
+    f = c2.c('S', options=SYN_OPTIONS)
+    s.frame(0.003, f, out=dr(f, A), new_conn=(A, 80))   # rr next
+    c2.server_sent(1)
+    f = c1.c('PA', GET)
+    s.frame(0.004, f, out=dr(f, B))
+    ping = eth(GW6_MAC, IPv6(src='2001:db8:1::100', dst=VIP6, hlim=60) / ICMPv6EchoRequest(id=7, seq=1,
+                                                                                              data=b'ping' * 4))
+    s.frame(0.005, ping, drop='not-balanced-protocol')
+    f = c2.c('A')
+    s.frame(0.006, f, out=dr(f, A))
+    s.frame(0.007, c2.c('PA', GET, ttl=1), drop='ttl-exceeded')
+    c1.server_sent(len(OK) + 1)
+    f = c1.c('FA')
+    s.frame(0.008, f, out=dr(f, B))
+    f = c1.c('A')
+    s.frame(0.009, f, out=dr(f, B))
+    return s
+
+
+def ipv6_nat():
+    rules = """
+# IPv6 NAT, rr, [VIP]:80 mapped to port 8080. List (newest first): 2001:db8:10::12, 2001:db8:10::11.
+-A -t [2001:db8::10]:80 -s rr
+-a -t [2001:db8::10]:80 -r [2001:db8:10::11]:8080 -m -w 1
+-a -t [2001:db8::10]:80 -r [2001:db8:10::12]:8080 -m -w 1
+"""
+    readme = """
+IPv6 NAT with port mapping ([2001:db8::10]:80 -> RS:8080), rr (::12, then ::11). Client -> server packets get
+the real server's address and port, replies the VIP and port 80 (TCP checksums updated for the 16-byte address
+change; IPv6 has no header checksum); hop limit - 1 both ways; replies go to the default gateway. An answer from
+[2001:db8:10::11]:8080 to a client with no connection is dropped (unknown-reply).
+"""
+    s = Scenario('ipv6-nat', rules, DIRECTOR_V6, readme, [('2001:db8:10::11', 8080), ('2001:db8:10::12', 8080)])
+    A, B = '2001:db8:10::11', '2001:db8:10::12'
+    c1 = Tcp('2001:db8:1::100', 40001, VIP6, 80, cisn=0x63000000, sisn=0x93000000, ipid=0, flow=0x12345,
+             server=B, rport=8080)
+    c2 = Tcp('2001:db8:2::200', 40002, VIP6, 80, cisn=0x64000000, sisn=0x94000000, ipid=0, server=A, rport=8080)
+
+    def cin(t, c, f, **kw):
+        s.frame(t, f, out=nat_in(f, c.server, 8080), **kw)
+
+    def sout(t, f):
+        s.frame(t, f, out=nat_out(f, VIP6, 80, GW6_MAC))
+
+    cin(0.001, c1, c1.c('S', options=SYN_OPTIONS), new_conn=(B, 8080))   # rr head ::12
+    sout(0.002, c1.s('SA', options=SYNACK_OPTIONS))
+    cin(0.003, c1, c1.c('A'))
+    cin(0.004, c2, c2.c('S', options=SYN_OPTIONS), new_conn=(A, 8080))   # rr next ::11
+    cin(0.005, c1, c1.c('PA', GET))
+    sout(0.006, c2.s('SA', options=SYNACK_OPTIONS))
+    sout(0.007, c1.s('PA', OK))
+    stray = Tcp('2001:db8:3::300', 40003, VIP6, 80, cisn=0, sisn=0x95000000, ipid=0, server=A, rport=8080)
+    s.frame(0.008, stray.s('A'), drop='unknown-reply')
+    cin(0.009, c2, c2.c('A'))
+    cin(0.010, c1, c1.c('FA'))
+    sout(0.011, c1.s('FA'))
+    cin(0.012, c1, c1.c('A'))
+    return s
+
+
+SCENARIOS = {
+    'dr-tcp-rr': dr_tcp_rr,
+    'dr-udp-wrr': dr_udp_wrr,
+    'tun-tcp': tun_tcp,
+    'tun-udp': tun_udp,
+    'nat-tcp': nat_tcp,
+    'nat-udp': nat_udp,
+    'fullnat-tcp': fullnat_tcp,
+    'fullnat-udp': fullnat_udp,
+    'expiry': expiry,
+    'wlc-counts': wlc_counts,
+    'ipv6-dr': ipv6_dr,
+    'ipv6-nat': ipv6_nat,
+}
+
+
+def main(names):
+    for name in names or SCENARIOS:
+        if name not in SCENARIOS:
+            sys.exit(f'unknown scenario {name!r}; known: {", ".join(SCENARIOS)}')
+        s = SCENARIOS[name]()
+        s.write()
+        print(f'{name}: {len(s.inputs)} in, {len(s.outputs)} out, dropped {s.dropped}')
+
+
+if __name__ == '__main__':
+    main(sys.argv[1:])

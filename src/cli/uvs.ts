@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+/**
+ * The `uvs` command: thin entry point. Subcommands parse their arguments here and call the room
+ * that does the work; every user mistake ends in one clear line on stderr and a non-zero exit.
+ */
+import { runReplayCommand } from './replay-command';
+
+const USAGE = `usage: uvs <command> [options]
+
+commands:
+  replay IN -o OUT --rules RULES --director DIRECTOR [--summary-json FILE] [--quiet]
+        run a capture (pcap or pcapng) through the engine and write what the director transmits
+  help  this text
+`;
+
+function main(argv: string[]): number {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'replay':
+      return runReplayCommand(rest);
+    case 'help':
+    case '-h':
+    case '--help':
+      process.stdout.write(USAGE);
+      return 0;
+    case undefined:
+      process.stderr.write(USAGE);
+      return 2;
+    default:
+      process.stderr.write(`uvs: unknown command '${command}'\n${USAGE}`);
+      return 2;
+  }
+}
+
+process.exitCode = main(process.argv.slice(2));

@@ -1,0 +1,217 @@
+/**
+ * The director file: the director's own network, one fact per line, in the words of `ip`:
+ *
+ *   link NAME mac MAC [mtu N]                 an interface (MTU 68..65535, default 1500)
+ *   addr IP/PLEN dev NAME                     an address of the director on that link
+ *   neigh IP lladdr MAC dev NAME              a static neighbour (ARP / NDP entry)
+ *   route PREFIX|default via IP dev NAME      a route through a gateway
+ *   route PREFIX|default dev NAME             an on-link route
+ *
+ * `#` starts a comment (whole line or trailing); blank lines are skipped. A link must be
+ * declared on an earlier line than any addr, neigh or route that uses it. `default` is
+ * 0.0.0.0/0, or ::/0 when the gateway is IPv6. A route prefix must have no host bits set.
+ * Any mistake throws ConfigError(file, line, reason) and nothing is returned.
+ */
+import { readFileSync } from 'node:fs';
+import {
+  ConfigError,
+  type AddrConfig,
+  type DirectorConfig,
+  type IpAddress,
+  type LinkConfig,
+  type NeighConfig,
+  type RouteConfig,
+} from './config';
+import {
+  formatMac,
+  hasHostBits,
+  ipFromBytes,
+  isMulticastMac,
+  networkOf,
+  parseIp,
+  parseMac,
+  parsePrefix,
+} from './ip-address';
+
+export const DEFAULT_MTU = 1500;
+const MIN_MTU = 68;
+const MAX_MTU = 65535;
+
+/** A mistake on the current line; the loader adds the file and line number. */
+class LineError extends Error {}
+
+/** What the loader knows so far, with the line of each earlier fact for duplicate messages. */
+class DirectorBuilder {
+  readonly config: DirectorConfig = { links: [], addrs: [], neighs: [], routes: [] };
+  private readonly linkLines = new Map<string, number>();
+  private readonly macLines = new Map<string, number>();
+  private readonly addrLines = new Map<string, number>();
+  private readonly neighLines = new Map<string, number>();
+  private readonly routeLines = new Map<string, number>();
+
+  constructor(private line: number) {}
+
+  at(line: number): void {
+    this.line = line;
+  }
+
+  link(name: string, mac: Uint8Array, mtu: number): void {
+    once(this.linkLines, name, this.line, `link ${name} is already declared`);
+    once(this.macLines, formatMac(mac), this.line, `MAC ${formatMac(mac)} is already used by another link`);
+    this.config.links.push({ name, mac, mtu } satisfies LinkConfig);
+  }
+
+  addr(addr: IpAddress, prefixLen: number, dev: string): void {
+    this.requireLink(dev);
+    once(this.addrLines, addr.text, this.line, `address ${addr.text} is already assigned`);
+    this.config.addrs.push({ addr, prefixLen, dev } satisfies AddrConfig);
+  }
+
+  neigh(addr: IpAddress, mac: Uint8Array, dev: string): void {
+    this.requireLink(dev);
+    once(this.neighLines, addr.text, this.line, `neighbour ${addr.text} is already declared`);
+    this.config.neighs.push({ addr, mac, dev } satisfies NeighConfig);
+  }
+
+  route(prefix: IpAddress, prefixLen: number, via: IpAddress | null, dev: string): void {
+    this.requireLink(dev);
+    once(this.routeLines, `${prefix.text}/${prefixLen}`, this.line, `route ${prefix.text}/${prefixLen} is already declared`);
+    this.config.routes.push({ prefix, prefixLen, via, dev } satisfies RouteConfig);
+  }
+
+  private requireLink(dev: string): void {
+    if (!this.linkLines.has(dev)) {
+      throw new LineError(`link ${dev} is not declared (declare it with "link ${dev} mac MAC" on an earlier line)`);
+    }
+  }
+}
+
+function once(seen: Map<string, number>, key: string, line: number, message: string): void {
+  const earlier = seen.get(key);
+  if (earlier !== undefined) throw new LineError(`${message} (line ${earlier})`);
+  seen.set(key, line);
+}
+
+// ---------------------------------------------------------------------------------------------
+// One parser per keyword, each given the words after the keyword
+
+type KeywordParser = (b: DirectorBuilder, words: string[]) => void;
+
+/** Reads `words` against a pattern: fixed words must match, `$x` captures; extra or missing words are errors. */
+function expect(keyword: string, words: string[], pattern: string): Record<string, string> {
+  const parts = pattern.split(' ');
+  const usage = `${keyword} ${pattern.replace(/\$(\w+)/g, (_, n: string) => n.toUpperCase())}`;
+  if (words.length !== parts.length) {
+    throw new LineError(`${words.length < parts.length ? 'missing' : 'unexpected'} words: expected "${usage}"`);
+  }
+  const out: Record<string, string> = {};
+  parts.forEach((p, i) => {
+    if (p.startsWith('$')) out[p.slice(1)] = words[i];
+    else if (words[i] !== p) throw new LineError(`expected "${p}" where "${words[i]}" is: expected "${usage}"`);
+  });
+  return out;
+}
+
+function address(text: string): IpAddress {
+  try {
+    return parseIp(text);
+  } catch (e) {
+    throw new LineError((e as Error).message);
+  }
+}
+
+function mac(text: string): Uint8Array {
+  const m = parseMac(text);
+  if (m === null) throw new LineError(`bad MAC "${text}" (expected six hex pairs like 02:00:00:00:00:01)`);
+  if (isMulticastMac(m)) throw new LineError(`MAC ${text} is a multicast or broadcast address`);
+  return m;
+}
+
+function linkName(text: string): string {
+  if (!/^[A-Za-z0-9_.:@-]{1,15}$/.test(text) || text === '.' || text === '..') {
+    throw new LineError(`bad link name "${text}" (1 to 15 letters, digits or . _ - : @)`);
+  }
+  return text;
+}
+
+const PARSERS: Readonly<Record<string, KeywordParser>> = {
+  link(b, words) {
+    const w = words.length > 3 ? expect('link', words, '$name mac $mac mtu $mtu') : expect('link', words, '$name mac $mac');
+    let mtu = DEFAULT_MTU;
+    if (w.mtu !== undefined) {
+      if (!/^[0-9]+$/.test(w.mtu) || Number(w.mtu) < MIN_MTU || Number(w.mtu) > MAX_MTU) {
+        throw new LineError(`bad MTU "${w.mtu}" (${MIN_MTU}..${MAX_MTU})`);
+      }
+      mtu = Number(w.mtu);
+    }
+    b.link(linkName(w.name), mac(w.mac), mtu);
+  },
+  addr(b, words) {
+    const w = expect('addr', words, '$prefix dev $dev');
+    if (!w.prefix.includes('/')) throw new LineError(`"${w.prefix}" needs a prefix length (like 10.0.0.1/24)`);
+    const p = prefix(w.prefix);
+    b.addr(p.addr, p.prefixLen, w.dev);
+  },
+  neigh(b, words) {
+    const w = expect('neigh', words, '$addr lladdr $mac dev $dev');
+    b.neigh(address(w.addr), mac(w.mac), w.dev);
+  },
+  route(b, words) {
+    const w = words.length > 3 ? expect('route', words, '$prefix via $via dev $dev') : expect('route', words, '$prefix dev $dev');
+    const via = w.via === undefined ? null : address(w.via);
+    let dest: { addr: IpAddress; prefixLen: number };
+    if (w.prefix === 'default') {
+      dest = { addr: ipFromBytes(new Uint8Array(via?.af === 6 ? 16 : 4)), prefixLen: 0 };
+    } else {
+      dest = prefix(w.prefix);
+      if (hasHostBits(dest.addr, dest.prefixLen)) {
+        const net = networkOf(dest.addr, dest.prefixLen);
+        throw new LineError(`${w.prefix} has host bits set; did you mean ${net.text}/${dest.prefixLen}?`);
+      }
+    }
+    if (via !== null && via.af !== dest.addr.af) {
+      throw new LineError(`gateway ${via.text} is IPv${via.af} but ${w.prefix} is IPv${dest.addr.af}`);
+    }
+    b.route(dest.addr, dest.prefixLen, via, w.dev);
+  },
+};
+
+function prefix(text: string): { addr: IpAddress; prefixLen: number } {
+  try {
+    return parsePrefix(text);
+  } catch (e) {
+    throw new LineError((e as Error).message);
+  }
+}
+
+export function loadDirector(text: string, file: string): DirectorConfig {
+  const b = new DirectorBuilder(0);
+  text.split('\n').forEach((raw, i) => {
+    const hash = raw.indexOf('#');
+    const words = (hash < 0 ? raw : raw.slice(0, hash)).split(/[ \t\r]+/).filter((w) => w !== '');
+    if (words.length === 0) return;
+    b.at(i + 1);
+    const [keyword, ...rest] = words;
+    const parse = Object.prototype.hasOwnProperty.call(PARSERS, keyword) ? PARSERS[keyword] : undefined;
+    try {
+      if (parse === undefined) {
+        throw new LineError(`unknown keyword "${keyword}" (expected link, addr, neigh or route)`);
+      }
+      parse(b, rest);
+    } catch (e) {
+      if (e instanceof LineError) throw new ConfigError(file, i + 1, e.message);
+      throw e;
+    }
+  });
+  return b.config;
+}
+
+export function loadDirectorFile(path: string): DirectorConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(path, 0, `cannot read the director file: ${(e as Error).message}`);
+  }
+  return loadDirector(text, path);
+}
