@@ -64,7 +64,7 @@ describe('control/rules-format', () => {
   });
 
   describe('round trip', () => {
-    for (const name of scenarios) {
+    for (const name of scenarios.filter((n) => n !== 'sort-quirks')) {
       it(`${name}: load -> format -> load gives the same model (ipvsadm -S keeps all it saves)`, () => {
         const first = load(fixture(`${name}.rules`));
         const text = formatRules(first);
@@ -72,12 +72,20 @@ describe('control/rules-format', () => {
         assert.deepEqual(canonical(second, true), canonical(withoutUnsaved(first), true));
         assert.equal(formatRules(second), text, 'formatting is a fixpoint');
       });
+    }
+    for (const name of scenarios) {
       it(`${name}: lossless format -> load gives an identical model, list order included`, () => {
         const first = load(fixture(`${name}.rules`));
         const second = load(formatRules(first, { lossless: true }));
         assert.deepEqual(canonical(second, false), canonical(first, false));
       });
     }
+    it('like ipvsadm 1.31, prints marks of 2^31 and more as negative numbers it cannot read back; lossless does not', () => {
+      const c = load('-A -f 4294967295 -s rr\n-A -f 2147483648 -6 -s rr');
+      assert.equal(formatRules(c), '-A -f -2147483648 -6 -s rr\n-A -f -1 -s rr\n');
+      assert.throws(() => load(formatRules(c)), /invalid fwmark value `-2147483648' specified/);
+      assert.equal(formatRules(c, { lossless: true }), '-A -f 4294967295 -s rr\n-A -f 2147483648 -6 -s rr\n');
+    });
     it('keeps FULLNAT real servers and local addresses', () => {
       const text = [
         '-A -t 10.0.0.1:80 -s rr',

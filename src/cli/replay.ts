@@ -7,11 +7,13 @@
 import * as fs from 'node:fs';
 import { loadDirectorFile } from '../control/director-file';
 import { loadRulesFile } from '../control/rules-file';
+import { schedulerNames } from '../sched/registry';
 import { buildEngine, type BuiltEngine } from '../ipvs/engine-builder';
 import { OutputBatch } from '../ipvs/frame-batch';
 import { summarize, type EngineSummary } from '../ipvs/summary';
 import { CaptureReader } from '../pcap/capture-reader';
 import type { CaptureWriter } from '../pcap/capture-writer';
+import { PCAP_RECORD_HEADER_LENGTH } from '../pcap/capture-format';
 import { PcapWriter } from '../pcap/pcap-writer';
 import { PcapngWriter } from '../pcap/pcapng-writer';
 
@@ -36,7 +38,7 @@ export class ReplayError extends Error {}
 
 /** Runs a replay; throws ConfigError, CaptureFormatError or ReplayError with a message for the user. */
 export function replay(opts: ReplayOptions): ReplayResult {
-  const rules = loadRulesFile(opts.rules);
+  const rules = loadRulesFile(opts.rules, { schedulers: schedulerNames() });
   const director = loadDirectorFile(opts.director);
   const built = buildEngine(rules, director);
   const { engine } = built;
@@ -50,31 +52,55 @@ export function replay(opts: ReplayOptions): ReplayResult {
       ? new PcapngWriter(opts.output, links.map((l) => ({ name: l.name, linkType: LINKTYPE_ETHERNET })), nanosecond)
       : new PcapWriter(opts.output, LINKTYPE_ETHERNET, { nanosecond });
     const out = new OutputBatch();
-    // Timestamps of the input frames that caused each buffered output frame.
-    const tsSec = new Float64Array(out.maxFrames);
-    const tsNsec = new Float64Array(out.maxFrames);
-    const flush = (w: CaptureWriter): void => {
-      for (let i = 0; i < out.count; i++) {
-        w.writePacket(multi ? out.link[i] : 0, out.buf, out.off[i], out.len[i], tsSec[i], tsNsec[i]);
-      }
-      out.reset();
+    // The input buffer is ours to rewrite: same-size rewrites happen where the frame lies.
+    out.allowInPlace = true;
+    // When the input's records look exactly like ours (little-endian classic pcap, same timestamp
+    // resolution), a frame rewritten in place with its length unchanged is, header included, its
+    // own output record: runs of them go out in one write, straight from the read buffer.
+    const pcapOut = writer instanceof PcapWriter ? writer : null;
+    const passthrough = pcapOut !== null && reader.littleEndianPcapRecords && pcapOut.nanosecond === reader.nanosecond;
+    let runBuf: Uint8Array | null = null;
+    let runStart = 0;
+    let runEnd = 0;
+    let runCount = 0;
+    const flushRun = (): void => {
+      if (runCount > 0 && pcapOut !== null && runBuf !== null) pcapOut.writeRecords(runBuf, runStart, runEnd - runStart, runCount);
+      runCount = 0;
     };
+    reader.onBufferReuse(flushRun);
     let frames = 0;
     while (reader.next()) {
       if (reader.linkType !== LINKTYPE_ETHERNET) {
         throw new ReplayError(`${opts.input}: byte ${reader.bytesRead}: link type ${reader.linkType} is not supported (Ethernet, link type 1, only)`);
       }
       const nowMs = reader.tsSec * 1000 + reader.tsNsec / 1e6;
-      const before = out.count;
-      if (engine.processFrame(reader.data, reader.offset, reader.capLen, nowMs, out, frames)) {
-        tsSec[before] = reader.tsSec;
-        tsNsec[before] = reader.tsNsec;
+      const data = reader.data;
+      const at = reader.offset;
+      const len = reader.capLen;
+      if (engine.processFrame(data, at, len, nowMs, out, frames)) {
+        if (passthrough && out.frameBuf[0] === data && out.off[0] === at && out.len[0] === len && reader.origLen === len) {
+          const recordStart = at - PCAP_RECORD_HEADER_LENGTH;
+          if (runCount > 0 && runBuf === data && recordStart === runEnd) {
+            runEnd = at + len;
+            runCount++;
+          } else {
+            flushRun();
+            runBuf = data;
+            runStart = recordStart;
+            runEnd = at + len;
+            runCount = 1;
+          }
+        } else {
+          flushRun();
+          writer.writePacket(multi ? out.link[0] : 0, out.frameBuf[0], out.off[0], out.len[0], reader.tsSec, reader.tsNsec);
+        }
+        out.reset();
       }
       frames++;
-      if (out.nearlyFull()) flush(writer);
       if (opts.progress !== undefined && (frames & 0xffff) === 0) opts.progress(frames, reader.bytesRead, reader.fileSize);
     }
-    flush(writer);
+    flushRun();
+    reader.onBufferReuse(null);
     writer.close();
     writer = null;
     return { summary: summarize(built), built, format: multi ? 'pcapng' : 'pcap' };

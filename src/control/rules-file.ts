@@ -115,7 +115,7 @@ function checkFullNatLocalAddresses(config: RulesConfig, lines: FullNatLines, fi
     throw new ConfigError(
       file,
       worst.line,
-      `FULLNAT service ${describeService(key)} has no local address (-P ${serviceOption(key)} -z LADDR)`,
+      `FULLNAT service ${describeService(key)} has no local address (-P ${serviceOption(key, false)} -z LADDR)`,
     );
   }
 }

@@ -8,10 +8,11 @@
  * of a non-persistent service, --set timeouts, and the list order of real servers (a reload
  * adds them in sorted order). `{ lossless: true }` keeps all of it: services in model order,
  * real servers oldest first (so a reload rebuilds the same newest-first list), -x/-y, -M
- * whenever it differs from the default, and a final `--set` line when a timeout is set.
+ * whenever it differs from the default, fwmarks of 2^31 and more as they are (not negative), and
+ * a final `--set` line when a timeout is set.
  */
 import { ForwardMethod, type DestConfig, type RulesConfig, type ServiceConfig, type ServiceKey } from './config';
-import { formatIpv4 } from './ip-address';
+import { ipv4FromNumber } from './ip-address';
 import { schedFlagNames } from './ipvsadm-args';
 import { ipvsadmDestOrder, ipvsadmServiceOrder } from './ipvsadm-sort';
 
@@ -27,9 +28,12 @@ export function hostPort(addr: { af: 4 | 6; text: string }, port: number): strin
   return addr.af === 4 ? `${addr.text}:${port}` : `[${addr.text}]:${port}`;
 }
 
-/** The service as ipvsadm -S names it: `-t 1.2.3.4:80`, `-f 5 -6` (marks printed as signed ints, as 1.31 does). */
-export function serviceOption(key: ServiceKey): string {
-  if (key.kind === 'fwmark') return `-f ${key.fwmark | 0}${key.af === 6 ? ' -6' : ''}`;
+/**
+ * The service as ipvsadm -S names it: `-t 1.2.3.4:80`, `-f 5 -6`. ipvsadm 1.31 prints marks as
+ * signed ints (4294967295 as -1, which its own -R then refuses); `signedMarks: false` does not.
+ */
+export function serviceOption(key: ServiceKey, signedMarks = true): string {
+  if (key.kind === 'fwmark') return `-f ${signedMarks ? key.fwmark | 0 : key.fwmark}${key.af === 6 ? ' -6' : ''}`;
   return `${SERVICE_OPTION[key.protocol]} ${hostPort(key.addr, key.port)}`;
 }
 
@@ -42,15 +46,13 @@ export function describeService(key: ServiceKey): string {
 function netmaskText(s: ServiceConfig): string | null {
   const af = s.key.kind === 'fwmark' ? s.key.af : s.key.addr.af;
   if (af === 4) {
-    if (s.netmask >>> 0 === 0xffffffff) return null;
-    const m = s.netmask >>> 0;
-    return formatIpv4(Uint8Array.of(m >>> 24, (m >>> 16) & 255, (m >>> 8) & 255, m & 255));
+    return s.netmask >>> 0 === 0xffffffff ? null : ipv4FromNumber(s.netmask).text;
   }
   return s.netmask === 128 ? null : String(s.netmask);
 }
 
-function serviceLine(s: ServiceConfig, lossless: boolean): string {
-  let line = `-A ${serviceOption(s.key)} -s ${s.scheduler}`;
+function serviceLine(svc: string, s: ServiceConfig, lossless: boolean): string {
+  let line = `-A ${svc} -s ${s.scheduler}`;
   const mask = netmaskText(s);
   if (s.persistent) line += ` -p ${s.timeout}`;
   if (mask !== null && (s.persistent || lossless)) line += ` -M ${mask}`;
@@ -84,8 +86,8 @@ export function formatRules(c: RulesConfig, opts: FormatRulesOptions = {}): stri
   const lines: string[] = [];
   const services = lossless ? c.services : ipvsadmServiceOrder(c.services);
   for (const s of services) {
-    const svc = serviceOption(s.key);
-    lines.push(serviceLine(s, lossless));
+    const svc = serviceOption(s.key, !lossless);
+    lines.push(serviceLine(svc, s, lossless));
     const dests = lossless ? [...s.dests].reverse() : ipvsadmDestOrder(s.dests);
     for (const d of dests) lines.push(destLine(svc, d, lossless));
     for (const a of s.laddrs) lines.push(`-P ${svc} -z ${a.text}`);

@@ -60,7 +60,6 @@ export function buildEngine(rules: RulesConfig, director: DirectorConfig, option
     svc.scheduler = createScheduler(sc.scheduler, svc);
     engine.services.add(svc);
     serviceNames.push(name);
-    engine.serviceStats.ensure(svc.index + 1);
     for (const la of sc.laddrs) svc.laddrs.push(engine.laddrs.add(la));
     // The config lists dests newest first; the kernel saw them added oldest first.
     for (let i = sc.dests.length - 1; i >= 0; i--) {

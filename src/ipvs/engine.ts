@@ -47,10 +47,12 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
   readonly conns6: ConnTable;
   readonly laddrs = new LocalAddressPool();
   readonly timeouts = new Timeouts();
-  /** Counter rows: services by index, dests by id, and one total row. */
-  readonly serviceStats = new Counters(64);
+  /**
+   * Counters by dest id. Only dests are counted per packet; a service's and the total counters are
+   * sums over dests (dest ids are never reused, so a deleted dest's packets stay in its service's
+   * sum, as in IPVS). See serviceCounter() / totalCounter().
+   */
   readonly destStats = new Counters(64);
-  readonly totalStats = new Counters(1);
   /** Frames not transmitted, by DropReason. */
   readonly drops = new Float64Array(DROP_REASON_NAMES.length);
   framesIn = 0;
@@ -187,27 +189,28 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
     }
     bindConnection(dests, d);
     this.connectionsCreated++;
-    this.count(this.destStats, d, ST_CONNS, 1);
-    this.count(this.serviceStats, svc.index, ST_CONNS, 1);
-    this.count(this.totalStats, 0, ST_CONNS, 1);
+    this.destStats.values[d * ST_FIELDS + ST_CONNS]++;
     return slot;
   }
 
-  private count(c: Counters, row: number, field: number, n: number): void {
-    c.values[row * ST_FIELDS + field] += n;
-  }
-
   private countPacket(d: number, pktField: number, byteField: number, bytes: number): void {
-    const svc = this.dests.service[d];
     const dv = this.destStats.values;
-    const sv = this.serviceStats.values;
-    const tv = this.totalStats.values;
     dv[d * ST_FIELDS + pktField]++;
     dv[d * ST_FIELDS + byteField] += bytes;
-    sv[svc * ST_FIELDS + pktField]++;
-    sv[svc * ST_FIELDS + byteField] += bytes;
-    tv[pktField]++;
-    tv[byteField] += bytes;
+  }
+
+  /** A service's counter (ST_*): the sum over every dest it ever had. */
+  serviceCounter(svcIndex: number, field: number): number {
+    let n = 0;
+    for (let d = 0; d < this.dests.count; d++) if (this.dests.service[d] === svcIndex) n += this.destStats.get(d, field);
+    return n;
+  }
+
+  /** The global counter (ST_*): the sum over every dest. */
+  totalCounter(field: number): number {
+    let n = 0;
+    for (let d = 0; d < this.dests.count; d++) n += this.destStats.get(d, field);
+    return n;
   }
 
   /** Client → real server. */
@@ -221,31 +224,36 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
     conns.rearm(slot, this.tick + timeout);
     const hop = this.destHop[d];
     if (hop === null) return this.drop(DropReason.NoRoute);
-    const room = out.room();
-    const at = out.used;
+    if (!out.hasSlot()) return this.drop(DropReason.OutputFull);
+    const method = conns.flags[slot] & CONN_METHOD_MASK;
+    // Tunnelling and TOA insertion grow the frame: those go to the batch's slab; every other
+    // rewrite keeps the size and may happen where the frame lies.
+    const toa = method === ForwardMethod.FullNat && this.wantsToa(conns, slot, buf);
+    const inPlace = out.allowInPlace && method !== ForwardMethod.Tunnel && !toa;
+    const dst = inPlace ? buf : out.buf;
+    const at = inPlace ? pf.l2Off : out.used;
+    const room = inPlace ? pf.frameLen : out.room();
     let n: number;
-    switch (conns.flags[slot] & CONN_METHOD_MASK) {
+    switch (method) {
       case ForwardMethod.Route:
       case ForwardMethod.Local:
-        n = xmitDirectRoute(buf, pf, hop, out.buf, at, room);
+        n = xmitDirectRoute(buf, pf, hop, dst, at, room);
         break;
       case ForwardMethod.Tunnel:
-        n = xmitIpip(buf, pf, hop, this.destAddrBytes[d], 0, dests.af[d], this.destIpId, d, out.buf, at, room);
+        n = xmitIpip(buf, pf, hop, this.destAddrBytes[d], 0, dests.af[d], this.destIpId, d, dst, at, room);
         break;
       case ForwardMethod.Masq:
-        n = xmitNatIn(buf, pf, hop, this.destAddrBytes[d], 0, conns.dport[slot], out.buf, at, room);
+        n = xmitNatIn(buf, pf, hop, this.destAddrBytes[d], 0, conns.dport[slot], dst, at, room);
         break;
-      case ForwardMethod.FullNat: {
-        const toa = this.wantsToa(conns, slot, buf);
+      case ForwardMethod.FullNat:
         n = xmitFullNatIn(buf, pf, hop, this.laddrs.bytes(conns.laddr[slot]), 0, conns.lport[slot],
-          this.destAddrBytes[d], 0, conns.dport[slot], toa, out.buf, at, room);
+          this.destAddrBytes[d], 0, conns.dport[slot], toa, dst, at, room);
         if (toa && n > 0 && fullNatResult.toaInserted) conns.flags[slot] |= CONN_F_TOA_DONE;
         break;
-      }
       default:
         n = -DropReason.NoRoute;
     }
-    return this.emit(n, hop, out, cause);
+    return this.emit(n, hop, out, cause, inPlace ? buf : null, at);
   }
 
   /** FULLNAT TOA goes into the first client packet without SYN/RST that acknowledges the real server's ISN. */
@@ -288,20 +296,24 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
     const vaddr = this.scratchA;
     writeWords(conns.vaddr, slot * w, w, vaddr);
     const vport = conns.ports[slot] & 0xffff;
-    const room = out.room();
-    const at = out.used;
+    if (!out.hasSlot()) return this.drop(DropReason.OutputFull);
+    const inPlace = out.allowInPlace;
+    const dst = inPlace ? buf : out.buf;
+    const at = inPlace ? pf.l2Off : out.used;
+    const room = inPlace ? pf.frameLen : out.room();
     let n: number;
     if (method === ForwardMethod.FullNat) {
-      n = xmitFullNatOut(buf, pf, hop, vaddr, 0, vport, this.scratchB, 0, conns.ports[slot] >>> 16, out.buf, at, room);
+      n = xmitFullNatOut(buf, pf, hop, vaddr, 0, vport, this.scratchB, 0, conns.ports[slot] >>> 16, dst, at, room);
     } else {
-      n = xmitNatOut(buf, pf, hop, vaddr, 0, vport, out.buf, at, room);
+      n = xmitNatOut(buf, pf, hop, vaddr, 0, vport, dst, at, room);
     }
-    return this.emit(n, hop, out, cause);
+    return this.emit(n, hop, out, cause, inPlace ? buf : null, at);
   }
 
-  private emit(n: number, hop: NextHop, out: OutputBatch, cause: number): boolean {
+  private emit(n: number, hop: NextHop, out: OutputBatch, cause: number, inPlaceBuf: Uint8Array | null, at: number): boolean {
     if (n <= 0) return this.drop(n === 0 ? DropReason.OutputFull : -n);
-    out.commit(n, hop.linkIndex, cause);
+    if (inPlaceBuf !== null) out.commitInPlace(inPlaceBuf, at, n, hop.linkIndex, cause);
+    else out.commit(n, hop.linkIndex, cause);
     this.framesOut++;
     return true;
   }

@@ -77,7 +77,16 @@ export function summarize(built: BuiltEngine): EngineSummary {
       sum.outBytes += rs.outBytes;
       perRealServer[rs.server] = sum;
     }
-    return { service: serviceNames[svc.index], scheduler: svc.schedulerName, realServers, ...counters(engine.serviceStats, svc.index) };
+    return {
+      service: serviceNames[svc.index],
+      scheduler: svc.schedulerName,
+      realServers,
+      connections: engine.serviceCounter(svc.index, ST_CONNS),
+      inPackets: engine.serviceCounter(svc.index, ST_INPKTS),
+      outPackets: engine.serviceCounter(svc.index, ST_OUTPKTS),
+      inBytes: engine.serviceCounter(svc.index, ST_INBYTES),
+      outBytes: engine.serviceCounter(svc.index, ST_OUTBYTES),
+    };
   });
   return {
     in: engine.framesIn,

@@ -40,6 +40,14 @@ export class CaptureFileOutput {
     }
   }
 
+  /** Writes buf[off, off+len) to the file after what is buffered, without copying it. */
+  writeThrough(buf: Uint8Array, off: number, len: number): void {
+    this.flush();
+    let done = 0;
+    while (done < len) done += fs.writeSync(this.fd, buf, off + done, len - done);
+    this.flushed += len;
+  }
+
   flush(): void {
     if (this.fd < 0) throw new Error(`${this.path}: write after close`);
     let done = 0;

@@ -74,6 +74,24 @@ export class CaptureReader implements CaptureRecord {
     return this.decoder.interfaces;
   }
 
+  /**
+   * Registers `fn` to run before the read buffer is reused: views into `data` from earlier packets
+   * (the current one included) stay valid until then. Lets a caller hold on to a run of packets
+   * and write them out in one go.
+   */
+  onBufferReuse(fn: (() => void) | null): void {
+    this.file.beforeRefill = fn;
+  }
+
+  /**
+   * True when each packet sits in `data` behind a 16-byte little-endian classic pcap record header
+   * at offset - 16, as PcapWriter writes them: then a rewritten packet of unchanged length can be
+   * copied out together with its header.
+   */
+  get littleEndianPcapRecords(): boolean {
+    return this.decoder instanceof ClassicPcapDecoder && this.decoder.littleEndian;
+  }
+
   /** Advances to the next packet; false at the end of the file. */
   next(): boolean {
     if (this.closed) throw new Error(`${this.file.path}: read after close`);

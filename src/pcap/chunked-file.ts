@@ -18,6 +18,8 @@ export class ChunkedFile {
   /** Number of valid bytes in `bytes`. */
   end = 0;
   readonly fileSize: number;
+  /** Called before a refill moves or overwrites bytes already handed out (views into `bytes` die then). */
+  beforeRefill: (() => void) | null = null;
   /** File offset of bytes[0]. */
   private base = 0;
   private fd: number;
@@ -64,6 +66,7 @@ export class ChunkedFile {
     }
     const target = this.base + this.pos + n;
     if (target > this.fileSize) return false;
+    if (this.beforeRefill !== null) this.beforeRefill();
     this.base = target;
     this.pos = 0;
     this.end = 0;
@@ -80,6 +83,7 @@ export class ChunkedFile {
   private refill(n: number): boolean {
     if (this.fd < 0) throw new Error(`${this.path}: read after close`);
     if (this.remaining < n) return false;
+    if (this.beforeRefill !== null) this.beforeRefill();
     const unread = this.end - this.pos;
     if (n > this.bytes.length) {
       // Grow once to the larger of twice the old size and what is asked: at most a few growths per file.

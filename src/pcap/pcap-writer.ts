@@ -57,6 +57,23 @@ export class PcapWriter implements CaptureWriter {
     this.packets++;
   }
 
+  /**
+   * Appends `count` complete records (little-endian record headers with this file's timestamp
+   * resolution, then the packet bytes) lying in buf[off, off+len), as a reader found them.
+   */
+  writeRecords(buf: Uint8Array, off: number, len: number, count: number): void {
+    if (len < 0 || off < 0 || off + len > buf.length) {
+      throw new RangeError(`${this.path}: records [${off}, ${off + len}) are outside the ${buf.length}-byte buffer`);
+    }
+    if (len > 1 << 16) this.out.writeThrough(buf, off, len);
+    else {
+      this.out.reserve(len);
+      this.out.bytes.set(buf.subarray(off, off + len), this.out.pos);
+      this.out.pos += len;
+    }
+    this.packets += count;
+  }
+
   close(): void {
     this.out.close();
   }

@@ -23,6 +23,7 @@ export function writeU32(buf: Uint8Array, off: number, v: number): void {
  * allocates nothing. Overlapping ranges in the same buffer are handled (copied as memmove would).
  */
 export function copyBytes(src: Uint8Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number): void {
+  if (src === dst && dstOff === srcOff) return; // rewriting in place
   if (src === dst && dstOff > srcOff && dstOff < srcOff + n) {
     for (let i = n - 1; i >= 0; i--) dst[dstOff + i] = src[srcOff + i];
     return;

@@ -8,7 +8,7 @@ import { ETH_HLEN } from '../wire/ethernet';
 import { ParsedFrame } from '../wire/parsed-frame';
 import { NextHop } from './next-hop';
 import { forwardVerdict, writeOutputEthernet } from './output-frame';
-import { decrementTtl } from './ttl';
+import { decrementTtlOnly } from './ttl';
 
 /**
  * Writes the DR frame for src (parsed into pf) towards hop (the route to the real server) into
@@ -30,6 +30,6 @@ export function xmitDirectRoute(
   writeOutputEthernet(out, outOff, hop, pf.af);
   const l3 = outOff + ETH_HLEN;
   copyBytes(src, pf.l3Off, out, l3, ipLen);
-  decrementTtl(out, l3, pf.af);
+  decrementTtlOnly(out, l3, pf.af);
   return ETH_HLEN + ipLen;
 }
