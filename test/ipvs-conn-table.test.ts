@@ -19,7 +19,7 @@ class Recorder implements ExpiryHandler {
   keep = new Set<number>();
   connExpired(t: ConnTable, slot: number): boolean {
     if (this.keep.has(slot)) {
-      t.expires[slot] = t.now + 1000;
+      t.setExpires(slot, t.now + 1000);
       this.keep.delete(slot);
       return false;
     }
@@ -41,8 +41,8 @@ describe('ConnTable', () => {
     assert.equal(t.lookupIn(6, pair(c, vip), 0, 40000, c.length, 81), -1, 'other virtual port');
     assert.equal(t.lookupIn(6, pair(v4(198, 51, 100, 8), vip), 0, 40000, 4, 80), -1, 'other client');
     assert.equal(t.lookupIn(6, pair(c, v4(192, 0, 2, 11)), 0, 40000, 4, 80), -1, 'other VIP');
-    assert.equal(t.dest[s], 3);
-    assert.equal(t.dport[s], 8080);
+    assert.equal(t.dest(s), 3);
+    assert.equal(t.dport(s), 8080);
   });
 
   it('keys IPv6 entries on all 128 bits', () => {
@@ -70,7 +70,7 @@ describe('ConnTable', () => {
     for (let i = 0; i < 5000; i++) {
       addr.set(v4(10, (i >> 16) & 255, (i >> 8) & 255, i & 255));
       const s = t.lookupIn(17, pair(addr, vip), 0, 1000 + (i % 7), addr.length, 53);
-      assert.ok(s >= 0 && t.dest[s] === i, `entry ${i}`);
+      assert.ok(s >= 0 && t.dest(s) === i, `entry ${i}`);
     }
   });
 

@@ -42,7 +42,9 @@ export function replay(opts: ReplayOptions): ReplayResult {
   const director = loadDirectorFile(opts.director);
   const built = buildEngine(rules, director);
   const { engine } = built;
-  const reader = CaptureReader.open(opts.input);
+  // Three shared read buffers taken in turn: while the engine rewrites one, a second thread
+  // writes the output out of another (see BackgroundWriter).
+  const reader = CaptureReader.open(opts.input, { buffers: 3, shared: true });
   let writer: CaptureWriter | null = null;
   try {
     const links = director.links;
@@ -50,7 +52,7 @@ export function replay(opts: ReplayOptions): ReplayResult {
     const nanosecond = reader.nanosecond;
     writer = multi
       ? new PcapngWriter(opts.output, links.map((l) => ({ name: l.name, linkType: LINKTYPE_ETHERNET })), nanosecond)
-      : new PcapWriter(opts.output, LINKTYPE_ETHERNET, { nanosecond });
+      : new PcapWriter(opts.output, LINKTYPE_ETHERNET, { nanosecond, background: true });
     const out = new OutputBatch();
     // The input buffer is ours to rewrite: same-size rewrites happen where the frame lies.
     out.allowInPlace = true;
@@ -68,16 +70,16 @@ export function replay(opts: ReplayOptions): ReplayResult {
       runCount = 0;
     };
     reader.onBufferReuse(flushRun);
+    if (pcapOut !== null) reader.onBufferRecycle((buf) => pcapOut.release(buf));
     let frames = 0;
     while (reader.next()) {
       if (reader.linkType !== LINKTYPE_ETHERNET) {
         throw new ReplayError(`${opts.input}: byte ${reader.bytesRead}: link type ${reader.linkType} is not supported (Ethernet, link type 1, only)`);
       }
-      const nowMs = reader.tsSec * 1000 + reader.tsNsec / 1e6;
       const data = reader.data;
       const at = reader.offset;
       const len = reader.capLen;
-      if (engine.processFrame(data, at, len, nowMs, out, frames)) {
+      if (engine.processFrameAt(data, at, len, reader.tsSec, reader.tsNsec, out, frames)) {
         if (passthrough && out.frameBuf[0] === data && out.off[0] === at && out.len[0] === len && reader.origLen === len) {
           const recordStart = at - PCAP_RECORD_HEADER_LENGTH;
           if (runCount > 0 && runBuf === data && recordStart === runEnd) {
@@ -101,6 +103,7 @@ export function replay(opts: ReplayOptions): ReplayResult {
     }
     flushRun();
     reader.onBufferReuse(null);
+    reader.onBufferRecycle(null);
     writer.close();
     writer = null;
     return { summary: summarize(built), built, format: multi ? 'pcapng' : 'pcap' };

@@ -16,26 +16,26 @@ export const DIR_OUT = 1;
 export function transition(
   conns: ConnTable, slot: number, pf: ParsedFrame, direction: number, dests: DestTable, timeouts: Timeouts,
 ): number {
-  const proto = conns.proto[slot];
+  const proto = conns.proto(slot);
   if (proto === IPPROTO_TCP) {
-    const flags = conns.flags[slot];
+    const flags = conns.flags(slot);
     const table = (flags & CONN_F_NOOUTPUT) !== 0 ? TCP_INPUT_ONLY : direction === DIR_IN ? TCP_INPUT : TCP_OUTPUT;
-    const state = conns.state[slot];
+    const state = conns.state(slot);
     const next = table[state * 5 + tcpEvent(pf.tcpFlags)];
     if (next !== state) {
       moveCounts(conns, slot, dests, TCP_STATE_ACTIVE[next] === 1);
-      conns.state[slot] = next;
+      conns.setState(slot, next);
     }
     return timeouts.tcp[next];
   }
   if (proto === IPPROTO_SCTP) {
-    const flags = conns.flags[slot];
+    const flags = conns.flags(slot);
     const table = (flags & CONN_F_NOOUTPUT) !== 0 ? SCTP_INPUT_ONLY : direction === DIR_IN ? SCTP_INPUT : SCTP_OUTPUT;
-    const state = conns.state[slot];
+    const state = conns.state(slot);
     const next = table[state * SCTP_EVENT_COUNT + sctpEvent(pf.sctpChunk)];
     if (next !== state) {
       moveCounts(conns, slot, dests, next === SCTP_ESTABLISHED);
-      conns.state[slot] = next;
+      conns.setState(slot, next);
     }
     return timeouts.sctp[next];
   }
@@ -45,14 +45,14 @@ export function transition(
 
 /** Moves the entry between its dest's active and inactive counts when its activity changed. */
 function moveCounts(conns: ConnTable, slot: number, dests: DestTable, active: boolean): void {
-  const d = conns.dest[slot];
-  const inactive = (conns.flags[slot] & CONN_F_INACTIVE) !== 0;
+  const d = conns.dest(slot);
+  const inactive = (conns.flags(slot) & CONN_F_INACTIVE) !== 0;
   if (inactive && active) {
-    conns.flags[slot] &= ~CONN_F_INACTIVE;
+    conns.setFlags(slot, conns.flags(slot) & ~CONN_F_INACTIVE);
     dests.inactConns[d]--;
     dests.activeConns[d]++;
   } else if (!inactive && !active) {
-    conns.flags[slot] |= CONN_F_INACTIVE;
+    conns.setFlags(slot, conns.flags(slot) | CONN_F_INACTIVE);
     dests.activeConns[d]--;
     dests.inactConns[d]++;
   }

@@ -1,15 +1,17 @@
 /**
- * The connection table: every field of every connection in typed arrays (struct of arrays),
- * indexed by a slot number. No objects per connection, no string keys.
+ * The connection table: every connection is one fixed-size record in a single Uint32Array
+ * (array of structs), so a lookup touches the bucket head and one or two cache lines of the
+ * record, not one line per field. No objects per connection, no string keys.
  *
  * Keying follows IPVS (ipvs-facts 1.3): one hash over (protocol, client address, client port)
  * serves both the "in" lookup (packet from the client) and the "out" lookup of NAT replies
- * (packet towards the client). Addresses are stored as `addrWords` 32-bit words per address
- * (1 for an IPv4 table, 4 for an IPv6 table): one code path, no 32-bit assumption.
+ * (packet towards the client). Addresses take `addrWords` 32-bit words (1 in an IPv4 table, 4 in
+ * an IPv6 table): one code path, no 32-bit assumption.
  *
- * Expiry runs on the injected clock through a timer wheel of 1 ms ticks (65,536 slots, so the
- * wheel turns every 65.5 s; entries due later stay in their slot and are re-filed when it
- * comes round). Entries are doubly linked into their slot so a re-arm moves them in O(1).
+ * Expiry runs on the injected clock through a timer wheel of 1 ms ticks (65,536 slots: it turns
+ * every 65.5 s; an entry due later stays in its slot and is re-filed when the slot comes round).
+ * Re-arming is lazy: most packets only push an entry's expiry later, which costs one store; the
+ * entry is moved only when its new expiry comes before the wheel would next look at it.
  */
 
 export const CONN_METHOD_MASK = 0x0007;
@@ -19,65 +21,66 @@ export const CONN_F_NOOUTPUT = 0x0080;
 export const CONN_F_INACTIVE = 0x0100;
 /** A persistence template (issue 4). */
 export const CONN_F_TEMPLATE = 0x1000;
-/** FULLNAT: the real server's ISN is known (rsIsn valid). */
+/** FULLNAT: the real server's ISN is known (aux holds it). */
 export const CONN_F_ISN_KNOWN = 0x2000;
 /** FULLNAT: the TOA option has been inserted. */
 export const CONN_F_TOA_DONE = 0x4000;
 /** Templates whose timer fired while still controlling connections keep a 60 s timeout for good. */
 export const CONN_F_TIMEOUT_60 = 0x8000;
 
-/** proto value of a free slot. */
-const FREE = 0;
-
 const WHEEL_BITS = 16;
 const WHEEL_SIZE = 1 << WHEEL_BITS;
 const WHEEL_MASK = WHEEL_SIZE - 1;
+
+// Record layout after the two addresses (word offsets from the record's "P" word).
+const F_PORTS = 0; //    cport << 16 | vport
+const F_META = 1; //     proto | state << 8 | flags << 16 (proto 0 = free slot)
+const F_HNEXT = 2; //    next slot in the hash chain, -1 = end
+const F_EXPIRES = 3; //  expiry tick
+const F_DEST = 4; //     dest id
+const F_DPORT = 5; //    real server port | FULLNAT local port << 16
+const F_AUX = 6; //      FULLNAT: real server ISN; templates: number of controlled entries
+const F_CONTROL = 7; //  controlling template slot, -1 = none
+const F_WNEXT = 8; //    wheel chain
+const F_WPREV = 9; //    wheel chain: previous slot, or -1 - wheelSlot when first
+const F_WHEEL_AT = 10; // tick at which the wheel next looks at the entry
+const F_LADDR = 11; //   FULLNAT local address index
+const FIXED_WORDS = 12;
 
 /** Told about every entry whose time has come: true = remove it, false = keep it (expires was moved). */
 export interface ExpiryHandler {
   connExpired(table: ConnTable, slot: number): boolean;
 }
 
+/** Decides whether a connection's real-server side is (saddr, sport) of a reply packet. */
+export interface ReplyMatcher {
+  replyMatches(table: ConnTable, slot: number, buf: Uint8Array, srcOff: number, sport: number): boolean;
+}
+
 function mix(h: number): number {
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
+  return h ^ (h >>> 16);
 }
 
-/** Reads the 32-bit big-endian word at buf[off]. */
+/**
+ * Reads the 32-bit big-endian word at buf[off] as a signed int32: addresses are compared with the
+ * Int32Array view, so no value needs the unsigned range (which V8 would box once past 2^31).
+ */
 function word(buf: Uint8Array, off: number): number {
-  return ((buf[off] << 24) | (buf[off + 1] << 16) | (buf[off + 2] << 8) | buf[off + 3]) >>> 0;
+  return (buf[off] << 24) | (buf[off + 1] << 16) | (buf[off + 2] << 8) | buf[off + 3];
 }
 
 export class ConnTable {
   readonly addrWords: number;
-  capacity: number;
+  /** Words per record. */
+  readonly stride: number;
+  capacity = 0;
   readonly maxCapacity: number;
   /** Live entries (templates included). */
   count = 0;
-
-  caddr!: Uint32Array;
-  vaddr!: Uint32Array;
-  /** cport << 16 | vport. */
-  ports!: Uint32Array;
-  /** Real server port of the entry. */
-  dport!: Uint16Array;
-  /** FULLNAT local port and local address index. */
-  lport!: Uint16Array;
-  laddr!: Uint16Array;
-  dest!: Int32Array;
-  proto!: Uint8Array;
-  state!: Uint8Array;
-  flags!: Uint16Array;
-  /** Expiry time in clock ticks (ms since the table's epoch). */
-  expires!: Uint32Array;
-  /** FULLNAT: real server ISN; templates: number of controlled entries. */
-  aux!: Uint32Array;
-  /** Controlling template slot, or -1. */
-  control!: Int32Array;
-  private hnext!: Int32Array;
-  private wnext!: Int32Array;
-  private wprev!: Int32Array;
+  private u32!: Uint32Array;
+  private i32!: Int32Array;
   private buckets!: Int32Array;
   private bucketMask = 0;
   private freeHead = -1;
@@ -90,61 +93,112 @@ export class ConnTable {
   constructor(addrWords: number, capacity: number, maxCapacity = capacity) {
     if (addrWords !== 1 && addrWords !== 4) throw new Error('addrWords must be 1 (IPv4) or 4 (IPv6)');
     this.addrWords = addrWords;
-    this.capacity = 0;
+    this.stride = 2 * addrWords + FIXED_WORDS;
     this.maxCapacity = Math.max(maxCapacity, capacity);
     this.resize(Math.max(16, capacity));
   }
 
-  /** Bytes held by the table's arrays (what one connection costs is this over `count`). */
+  /** Bytes held by the table (what one connection costs is this over `count`). */
   byteSize(): number {
-    let n = this.wheel.byteLength + this.buckets.byteLength;
-    for (const a of [this.caddr, this.vaddr, this.ports, this.dport, this.lport, this.laddr, this.dest,
-      this.proto, this.state, this.flags, this.expires, this.aux, this.control, this.hnext, this.wnext, this.wprev]) {
-      n += a.byteLength;
-    }
-    return n;
+    return this.u32.byteLength + this.buckets.byteLength + this.wheel.byteLength;
   }
 
   private resize(capacity: number): void {
-    const w = this.addrWords;
-    const old = this.capacity;
-    const grow = <T extends Uint8Array | Uint16Array | Uint32Array | Int32Array>(a: T | undefined, per: number, ctor: { new (n: number): T }): T => {
-      const b = new ctor(capacity * per);
-      if (a) b.set(a);
-      return b;
-    };
-    this.caddr = grow(this.caddr, w, Uint32Array);
-    this.vaddr = grow(this.vaddr, w, Uint32Array);
-    this.ports = grow(this.ports, 1, Uint32Array);
-    this.dport = grow(this.dport, 1, Uint16Array);
-    this.lport = grow(this.lport, 1, Uint16Array);
-    this.laddr = grow(this.laddr, 1, Uint16Array);
-    this.dest = grow(this.dest, 1, Int32Array);
-    this.proto = grow(this.proto, 1, Uint8Array);
-    this.state = grow(this.state, 1, Uint8Array);
-    this.flags = grow(this.flags, 1, Uint16Array);
-    this.expires = grow(this.expires, 1, Uint32Array);
-    this.aux = grow(this.aux, 1, Uint32Array);
-    this.control = grow(this.control, 1, Int32Array);
-    this.hnext = grow(this.hnext, 1, Int32Array);
-    this.wnext = grow(this.wnext, 1, Int32Array);
-    this.wprev = grow(this.wprev, 1, Int32Array);
+    const old = this.u32;
+    const oldCapacity = this.capacity;
+    this.u32 = new Uint32Array(capacity * this.stride);
+    if (old !== undefined) this.u32.set(old);
+    this.i32 = new Int32Array(this.u32.buffer);
     this.capacity = capacity;
-    // Average chain length about 2: a bucket head costs 4 bytes, a probe is cheap.
+    // Average chain length up to 2: a bucket head costs 2-4 bytes per connection, a probe is cheap.
     let nb = 16;
     while (nb * 2 < capacity) nb *= 2;
     this.buckets = new Int32Array(nb).fill(-1);
     this.bucketMask = nb - 1;
-    for (let i = 0; i < old; i++) if (this.proto[i] !== FREE) this.hashInsert(i);
+    for (let i = 0; i < oldCapacity; i++) if (this.proto(i) !== 0) this.hashInsert(i);
   }
+
+  // ---- field access (small methods: V8 inlines them) ----
+
+  /** Word offset of the first field after the addresses. */
+  private p(slot: number): number {
+    return slot * this.stride + 2 * this.addrWords;
+  }
+  /** Word offset of the client address (caddr) and of the virtual address (vaddr = caddrAt + addrWords). */
+  caddrAt(slot: number): number {
+    return slot * this.stride;
+  }
+  vaddrAt(slot: number): number {
+    return slot * this.stride + this.addrWords;
+  }
+  /** The record words (addresses are read from here at caddrAt/vaddrAt). */
+  get words(): Uint32Array {
+    return this.u32;
+  }
+  proto(slot: number): number {
+    return this.u32[this.p(slot) + F_META] & 0xff;
+  }
+  state(slot: number): number {
+    return (this.u32[this.p(slot) + F_META] >>> 8) & 0xff;
+  }
+  setState(slot: number, state: number): void {
+    const i = this.p(slot) + F_META;
+    this.u32[i] = (this.u32[i] & 0xffff00ff) | (state << 8);
+  }
+  flags(slot: number): number {
+    return this.u32[this.p(slot) + F_META] >>> 16;
+  }
+  setFlags(slot: number, flags: number): void {
+    const i = this.p(slot) + F_META;
+    this.u32[i] = ((this.u32[i] & 0xffff) | (flags << 16)) >>> 0;
+  }
+  cport(slot: number): number {
+    return this.u32[this.p(slot) + F_PORTS] >>> 16;
+  }
+  vport(slot: number): number {
+    return this.u32[this.p(slot) + F_PORTS] & 0xffff;
+  }
+  dest(slot: number): number {
+    return this.i32[this.p(slot) + F_DEST];
+  }
+  dport(slot: number): number {
+    return this.u32[this.p(slot) + F_DPORT] & 0xffff;
+  }
+  lport(slot: number): number {
+    return this.u32[this.p(slot) + F_DPORT] >>> 16;
+  }
+  laddr(slot: number): number {
+    return this.u32[this.p(slot) + F_LADDR];
+  }
+  /** Sets the FULLNAT local address and port. */
+  setLocal(slot: number, laddr: number, lport: number): void {
+    const p = this.p(slot);
+    this.u32[p + F_LADDR] = laddr;
+    this.u32[p + F_DPORT] = ((this.u32[p + F_DPORT] & 0xffff) | (lport << 16)) >>> 0;
+  }
+  aux(slot: number): number {
+    return this.u32[this.p(slot) + F_AUX];
+  }
+  setAux(slot: number, v: number): void {
+    this.u32[this.p(slot) + F_AUX] = v;
+  }
+  control(slot: number): number {
+    return this.i32[this.p(slot) + F_CONTROL];
+  }
+  setControl(slot: number, v: number): void {
+    this.i32[this.p(slot) + F_CONTROL] = v;
+  }
+  expires(slot: number): number {
+    return this.u32[this.p(slot) + F_EXPIRES];
+  }
+
+  // ---- hashing ----
 
   private hashSlot(slot: number): number {
-    return this.hashKey(this.proto[slot], this.caddr, slot * this.addrWords, this.ports[slot] >>> 16);
-  }
-
-  private hashKey(proto: number, words: Uint32Array, at: number, port: number): number {
-    let h = Math.imul(port | (proto << 16), 0x9e3779b1);
-    for (let i = 0; i < this.addrWords; i++) h = mix(h ^ words[at + i]);
+    const words = this.i32;
+    const a = this.caddrAt(slot);
+    let h = Math.imul(this.cport(slot) | (this.proto(slot) << 16), 0x9e3779b1);
+    for (let i = 0; i < this.addrWords; i++) h = mix(h ^ words[a + i]);
     return mix(h) & this.bucketMask;
   }
 
@@ -156,29 +210,31 @@ export class ConnTable {
 
   private hashInsert(slot: number): void {
     const b = this.hashSlot(slot);
-    this.hnext[slot] = this.buckets[b];
+    this.i32[this.p(slot) + F_HNEXT] = this.buckets[b];
     this.buckets[b] = slot;
   }
 
   private hashRemove(slot: number): void {
     const b = this.hashSlot(slot);
+    const next = this.i32[this.p(slot) + F_HNEXT];
     let i = this.buckets[b];
     if (i === slot) {
-      this.buckets[b] = this.hnext[slot];
+      this.buckets[b] = next;
       return;
     }
     while (i >= 0) {
-      const n = this.hnext[i];
+      const n = this.i32[this.p(i) + F_HNEXT];
       if (n === slot) {
-        this.hnext[i] = this.hnext[slot];
+        this.i32[this.p(i) + F_HNEXT] = next;
         return;
       }
       i = n;
     }
   }
 
-  private addrEquals(words: Uint32Array, at: number, buf: Uint8Array, off: number): boolean {
-    for (let i = 0; i < this.addrWords; i++) if (words[at + i] !== word(buf, off + 4 * i)) return false;
+  private addrEquals(at: number, buf: Uint8Array, off: number): boolean {
+    const a = this.i32;
+    for (let i = 0; i < this.addrWords; i++) if (a[at + i] !== word(buf, off + 4 * i)) return false;
     return true;
   }
 
@@ -187,11 +243,14 @@ export class ConnTable {
    * virtual address/port the client used. Templates never match. Returns a slot or -1.
    */
   lookupIn(proto: number, buf: Uint8Array, srcOff: number, sport: number, dstOff: number, dport: number): number {
-    const key = ((sport << 16) | dport) >>> 0;
+    const key = (sport << 16) | dport;
+    const s = this.i32;
     const w = this.addrWords;
-    for (let i = this.buckets[this.hashBuf(proto, buf, srcOff, sport)]; i >= 0; i = this.hnext[i]) {
-      if (this.ports[i] === key && this.proto[i] === proto && (this.flags[i] & CONN_F_TEMPLATE) === 0 &&
-        this.addrEquals(this.caddr, i * w, buf, srcOff) && this.addrEquals(this.vaddr, i * w, buf, dstOff)) {
+    for (let i = this.buckets[this.hashBuf(proto, buf, srcOff, sport)]; i >= 0; i = s[this.p(i) + F_HNEXT]) {
+      const p = this.p(i);
+      const meta = s[p + F_META];
+      if (s[p + F_PORTS] === key && (meta & 0xff) === proto && (meta & (CONN_F_TEMPLATE << 16)) === 0 &&
+        this.addrEquals(p - 2 * w, buf, srcOff) && this.addrEquals(p - w, buf, dstOff)) {
         return i;
       }
     }
@@ -200,14 +259,17 @@ export class ConnTable {
 
   /**
    * "Out" lookup of a NAT reply (real server saddr:sport → client daddr:dport): matches the
-   * client side, then asks `realServerMatches` whether the entry's dest is (saddr, sport).
+   * client side, then asks `matcher` whether the entry's real server is (saddr, sport).
    */
   lookupOut(proto: number, buf: Uint8Array, dstOff: number, dport: number, matcher: ReplyMatcher,
     srcOff: number, sport: number): number {
+    const u = this.u32;
     const w = this.addrWords;
-    for (let i = this.buckets[this.hashBuf(proto, buf, dstOff, dport)]; i >= 0; i = this.hnext[i]) {
-      if ((this.ports[i] >>> 16) === dport && this.proto[i] === proto && (this.flags[i] & CONN_F_TEMPLATE) === 0 &&
-        this.addrEquals(this.caddr, i * w, buf, dstOff) && matcher.replyMatches(this, i, buf, srcOff, sport)) {
+    for (let i = this.buckets[this.hashBuf(proto, buf, dstOff, dport)]; i >= 0; i = this.i32[this.p(i) + F_HNEXT]) {
+      const p = this.p(i);
+      const meta = this.i32[p + F_META];
+      if ((u[p + F_PORTS] >>> 16) === dport && (meta & 0xff) === proto && (meta & (CONN_F_TEMPLATE << 16)) === 0 &&
+        this.addrEquals(p - 2 * w, buf, dstOff) && matcher.replyMatches(this, i, buf, srcOff, sport)) {
         return i;
       }
     }
@@ -223,7 +285,7 @@ export class ConnTable {
     let slot: number;
     if (this.freeHead >= 0) {
       slot = this.freeHead;
-      this.freeHead = this.hnext[slot];
+      this.freeHead = this.i32[this.p(slot) + F_HNEXT];
     } else {
       if (this.fresh === this.capacity) {
         if (this.capacity >= this.maxCapacity) return -1;
@@ -231,22 +293,23 @@ export class ConnTable {
       }
       slot = this.fresh++;
     }
+    const u = this.u32;
     const w = this.addrWords;
+    const base = slot * this.stride;
+    const a = this.i32;
     for (let i = 0; i < w; i++) {
-      this.caddr[slot * w + i] = word(buf, caddrOff + 4 * i);
-      this.vaddr[slot * w + i] = word(buf, vaddrOff + 4 * i);
+      a[base + i] = word(buf, caddrOff + 4 * i);
+      a[base + w + i] = word(buf, vaddrOff + 4 * i);
     }
-    this.ports[slot] = ((cport << 16) | vport) >>> 0;
-    this.dport[slot] = dport;
-    this.lport[slot] = 0;
-    this.laddr[slot] = 0;
-    this.dest[slot] = destId;
-    this.proto[slot] = proto;
-    this.state[slot] = 0;
-    this.flags[slot] = flags;
-    this.aux[slot] = 0;
-    this.control[slot] = -1;
-    this.expires[slot] = expires;
+    const p = base + 2 * w;
+    u[p + F_PORTS] = ((cport << 16) | vport) >>> 0;
+    u[p + F_META] = (proto | (flags << 16)) >>> 0;
+    u[p + F_EXPIRES] = expires;
+    this.i32[p + F_DEST] = destId;
+    u[p + F_DPORT] = dport;
+    u[p + F_AUX] = 0;
+    this.i32[p + F_CONTROL] = -1;
+    u[p + F_LADDR] = 0;
     this.hashInsert(slot);
     this.wheelInsert(slot);
     this.count++;
@@ -255,10 +318,13 @@ export class ConnTable {
 
   /** Moves an entry's expiry (every packet re-arms its entry). */
   rearm(slot: number, expires: number): void {
-    if (this.expires[slot] === expires) return;
-    this.wheelRemove(slot);
-    this.expires[slot] = expires;
-    this.wheelInsert(slot);
+    const p = this.p(slot);
+    this.u32[p + F_EXPIRES] = expires;
+    // Later than the wheel's next look: that look re-files it. Earlier: move it now.
+    if (expires < this.u32[p + F_WHEEL_AT]) {
+      this.wheelRemove(slot);
+      this.wheelInsert(slot);
+    }
   }
 
   /** Removes an entry at once (its owner already undid counters and resources). */
@@ -267,23 +333,38 @@ export class ConnTable {
     this.release(slot);
   }
 
+  /** Frees a slot that is already off the wheel. */
+  private release(slot: number): void {
+    this.hashRemove(slot);
+    const p = this.p(slot);
+    this.u32[p + F_META] = 0;
+    this.i32[p + F_HNEXT] = this.freeHead;
+    this.freeHead = slot;
+    this.count--;
+  }
+
   private wheelInsert(slot: number): void {
+    const p = this.p(slot);
+    const e = this.u32[p + F_EXPIRES];
     // Entries already due go in the next slot to be walked.
-    const e = this.expires[slot];
-    const s = (e > this.tick ? e : this.tick + 1) & WHEEL_MASK;
+    const target = e > this.tick ? e : this.tick + 1;
+    const s = target & WHEEL_MASK;
+    // The first tick after now at which slot s is walked (at most `target`).
+    this.u32[p + F_WHEEL_AT] = this.tick + 1 + ((s - this.tick - 1) & WHEEL_MASK);
     const head = this.wheel[s];
-    this.wnext[slot] = head;
-    this.wprev[slot] = -1 - s; // negative: the slot's head points at it
-    if (head >= 0) this.wprev[head] = slot;
+    this.i32[p + F_WNEXT] = head;
+    this.i32[p + F_WPREV] = -1 - s; // negative: the slot's head points at it
+    if (head >= 0) this.i32[this.p(head) + F_WPREV] = slot;
     this.wheel[s] = slot;
   }
 
   private wheelRemove(slot: number): void {
-    const prev = this.wprev[slot];
-    const next = this.wnext[slot];
-    if (prev >= 0) this.wnext[prev] = next;
+    const p = this.p(slot);
+    const prev = this.i32[p + F_WPREV];
+    const next = this.i32[p + F_WNEXT];
+    if (prev >= 0) this.i32[this.p(prev) + F_WNEXT] = next;
     else this.wheel[-1 - prev] = next;
-    if (next >= 0) this.wprev[next] = prev;
+    if (next >= 0) this.i32[this.p(next) + F_WPREV] = prev;
   }
 
   /** The tick the wheel has been advanced to. */
@@ -293,8 +374,8 @@ export class ConnTable {
 
   /**
    * Advances the clock to `tick`, handing every entry with expires <= tick to the handler. The
-   * handler returns true to have the entry removed, or false after moving `expires[slot]`
-   * forward itself (it must not call rearm or remove for that slot).
+   * handler returns true to have the entry removed, or false after moving the entry's expiry
+   * forward with setExpires (it must not call rearm or remove for that slot).
    */
   advance(tick: number, handler: ExpiryHandler): void {
     if (tick <= this.tick) return;
@@ -309,30 +390,22 @@ export class ConnTable {
       // Detach the chain: entries re-filed into this same slot are not walked again now.
       this.wheel[s] = -1;
       while (i >= 0) {
-        const next = this.wnext[i];
-        if (this.expires[i] <= tick && handler.connExpired(this, i)) this.release(i);
+        const p = this.p(i);
+        const next = this.i32[p + F_WNEXT];
+        if (this.u32[p + F_EXPIRES] <= tick && handler.connExpired(this, i)) this.release(i);
         else this.wheelInsert(i);
         i = next;
       }
     }
   }
 
-  /** Frees a slot that is already off the wheel. */
-  private release(slot: number): void {
-    this.hashRemove(slot);
-    this.proto[slot] = FREE;
-    this.hnext[slot] = this.freeHead;
-    this.freeHead = slot;
-    this.count--;
+  /** For an ExpiryHandler keeping an entry: its new expiry (the wheel re-files it). */
+  setExpires(slot: number, expires: number): void {
+    this.u32[this.p(slot) + F_EXPIRES] = expires;
   }
 
   /** Visits every live entry (slow path: listings, tests). */
   forEach(fn: (slot: number) => void): void {
-    for (let i = 0; i < this.fresh; i++) if (this.proto[i] !== FREE) fn(i);
+    for (let i = 0; i < this.fresh; i++) if (this.proto(i) !== 0) fn(i);
   }
-}
-
-/** Decides whether a connection's real-server side is (saddr, sport) of a reply packet. */
-export interface ReplyMatcher {
-  replyMatches(table: ConnTable, slot: number, buf: Uint8Array, srcOff: number, sport: number): boolean;
 }

@@ -70,11 +70,14 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
   private readonly sched: SchedPacket = { srcKey: 0, dstKey: 0, sport: 0, proto: 0, now: 0 };
   private readonly scratchA = new Uint8Array(16);
   private readonly scratchB = new Uint8Array(16);
-  private epochMs = Number.NaN;
+  /** Whole second of the first frame: the clock counts milliseconds from it. */
+  private epochSec = -1;
   private tick = 0;
 
   constructor(readonly router: Router, options: EngineOptions = {}) {
-    const cap = options.connCapacity ?? 65536;
+    // Typed arrays are zero pages until touched: a large initial capacity costs address space,
+    // not memory, and saves rehashing while a busy table fills.
+    const cap = options.connCapacity ?? 1 << 20;
     const max = options.maxConns ?? 1 << 22;
     this.conns4 = new ConnTable(1, Math.min(cap, max), max);
     this.conns6 = new ConnTable(4, Math.min(cap, 4096, max), max);
@@ -85,23 +88,33 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
     return this.tick;
   }
 
-  /** Moves the clock (milliseconds, any epoch) forward and expires what is due. Time never goes back. */
-  advanceClock(nowMs: number): void {
-    if (this.epochMs !== this.epochMs) this.epochMs = Math.floor(nowMs);
-    const t = Math.floor(nowMs - this.epochMs);
+  /**
+   * Moves the clock to (sec, nsec) and expires what is due. Time never goes back. Seconds and
+   * nanoseconds stay small integers (no floating-point millisecond timestamps are boxed per frame).
+   */
+  advanceClock(sec: number, nsec: number): void {
+    if (this.epochSec < 0) this.epochSec = sec;
+    const t = (sec - this.epochSec) * 1000 + ((nsec / 1000000) | 0);
     if (t <= this.tick) return;
     this.tick = t;
     this.conns4.advance(t, this);
     this.conns6.advance(t, this);
   }
 
-  /**
-   * Runs one frame (buf[off, off+len)) arriving at nowMs through the engine. A transmitted frame is
-   * written into `out` tagged with `cause`. Returns true when a frame was transmitted.
-   */
+  /** processFrameAt with the time in milliseconds since 1970 (convenient for tests and callers with a ms clock). */
   processFrame(buf: Uint8Array, off: number, len: number, nowMs: number, out: OutputBatch, cause: number): boolean {
+    const sec = Math.floor(nowMs / 1000);
+    return this.processFrameAt(buf, off, len, sec, Math.round((nowMs - sec * 1000) * 1e6), out, cause);
+  }
+
+  /**
+   * Runs one frame (buf[off, off+len)) arriving at time (sec, nsec) through the engine. A
+   * transmitted frame is written into `out` tagged with `cause`. Returns true when a frame was
+   * transmitted.
+   */
+  processFrameAt(buf: Uint8Array, off: number, len: number, sec: number, nsec: number, out: OutputBatch, cause: number): boolean {
     this.framesIn++;
-    this.advanceClock(nowMs);
+    this.advanceClock(sec, nsec);
     const pf = this.pf;
     const parsed = parseFrame(buf, off, len, pf);
     if (parsed !== DropReason.None) return this.drop(parsed);
@@ -118,11 +131,14 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
     }
     if (slot >= 0) return this.forwardIn(conns, slot, buf, out, cause);
 
-    slot = conns.lookupOut(proto, buf, pf.dstOff, pf.dport, this, pf.srcOff, pf.sport);
-    if (slot >= 0) return this.forwardOut(conns, slot, buf, out, cause);
-    if (this.laddrs.addrs.length !== 0) {
-      slot = this.fullNatReply(conns, buf);
+    // Replies cross the director only for NAT and FULLNAT real servers.
+    if (this.replyingDests.length !== 0) {
+      slot = conns.lookupOut(proto, buf, pf.dstOff, pf.dport, this, pf.srcOff, pf.sport);
       if (slot >= 0) return this.forwardOut(conns, slot, buf, out, cause);
+      if (this.laddrs.addrs.length !== 0) {
+        slot = this.fullNatReply(conns, buf);
+        if (slot >= 0) return this.forwardOut(conns, slot, buf, out, cause);
+      }
     }
 
     const svc = this.services.lookup(pf.af, proto, buf, pf.dstOff, pf.dport);
@@ -152,9 +168,9 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
 
   /** conn_reuse_mode = 1: an uncontrolled TCP entry in TIME_WAIT/CLOSE (SCTP CLOSED) is replaced. UDP never. */
   private reusable(conns: ConnTable, slot: number): boolean {
-    if (conns.control[slot] >= 0) return false;
-    const proto = conns.proto[slot];
-    const st = conns.state[slot];
+    if (conns.control(slot) >= 0) return false;
+    const proto = conns.proto(slot);
+    const st = conns.state(slot);
     if (proto === IPPROTO_TCP) return st === TCP_TIME_WAIT || st === TCP_CLOSE;
     if (proto === IPPROTO_SCTP) return st === SCTP_CLOSED;
     return false;
@@ -184,8 +200,7 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
         conns.remove(slot);
         return -DropReason.LocalPortsExhausted;
       }
-      conns.laddr[slot] = this.laddrs.chosenAddr;
-      conns.lport[slot] = this.laddrs.chosenPort;
+      conns.setLocal(slot, this.laddrs.chosenAddr, this.laddrs.chosenPort);
     }
     bindConnection(dests, d);
     this.connectionsCreated++;
@@ -216,7 +231,7 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
   /** Client → real server. */
   private forwardIn(conns: ConnTable, slot: number, buf: Uint8Array, out: OutputBatch, cause: number): boolean {
     const pf = this.pf;
-    const d = conns.dest[slot];
+    const d = conns.dest(slot);
     const dests = this.dests;
     if ((dests.flags[d] & DEST_AVAILABLE) === 0) return this.drop(DropReason.DestinationGone);
     this.countPacket(d, ST_INPKTS, ST_INBYTES, pf.ipTotalLen);
@@ -225,7 +240,7 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
     const hop = this.destHop[d];
     if (hop === null) return this.drop(DropReason.NoRoute);
     if (!out.hasSlot()) return this.drop(DropReason.OutputFull);
-    const method = conns.flags[slot] & CONN_METHOD_MASK;
+    const method = conns.flags(slot) & CONN_METHOD_MASK;
     // Tunnelling and TOA insertion grow the frame: those go to the batch's slab; every other
     // rewrite keeps the size and may happen where the frame lies.
     const toa = method === ForwardMethod.FullNat && this.wantsToa(conns, slot, buf);
@@ -243,12 +258,12 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
         n = xmitIpip(buf, pf, hop, this.destAddrBytes[d], 0, dests.af[d], this.destIpId, d, dst, at, room);
         break;
       case ForwardMethod.Masq:
-        n = xmitNatIn(buf, pf, hop, this.destAddrBytes[d], 0, conns.dport[slot], dst, at, room);
+        n = xmitNatIn(buf, pf, hop, this.destAddrBytes[d], 0, conns.dport(slot), dst, at, room);
         break;
       case ForwardMethod.FullNat:
-        n = xmitFullNatIn(buf, pf, hop, this.laddrs.bytes(conns.laddr[slot]), 0, conns.lport[slot],
-          this.destAddrBytes[d], 0, conns.dport[slot], toa, dst, at, room);
-        if (toa && n > 0 && fullNatResult.toaInserted) conns.flags[slot] |= CONN_F_TOA_DONE;
+        n = xmitFullNatIn(buf, pf, hop, this.laddrs.bytes(conns.laddr(slot)), 0, conns.lport(slot),
+          this.destAddrBytes[d], 0, conns.dport(slot), toa, dst, at, room);
+        if (toa && n > 0 && fullNatResult.toaInserted) conns.setFlags(slot, conns.flags(slot) | CONN_F_TOA_DONE);
         break;
       default:
         n = -DropReason.NoRoute;
@@ -260,42 +275,42 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
   private wantsToa(conns: ConnTable, slot: number, buf: Uint8Array): boolean {
     const pf = this.pf;
     if (pf.proto !== IPPROTO_TCP) return false;
-    const f = conns.flags[slot];
+    const f = conns.flags(slot);
     if ((f & CONN_F_ISN_KNOWN) === 0 || (f & CONN_F_TOA_DONE) !== 0) return false;
     if ((pf.tcpFlags & (TCP_SYN | TCP_RST)) !== 0) return false;
-    return readU32(buf, pf.l4Off + 8) === ((conns.aux[slot] + 1) >>> 0);
+    return readU32(buf, pf.l4Off + 8) === ((conns.aux(slot) + 1) >>> 0);
   }
 
   /** Real server → client (NAT and FULLNAT replies). */
   private forwardOut(conns: ConnTable, slot: number, buf: Uint8Array, out: OutputBatch, cause: number): boolean {
     const pf = this.pf;
-    const d = conns.dest[slot];
+    const d = conns.dest(slot);
     const dests = this.dests;
     if ((dests.flags[d] & DEST_AVAILABLE) === 0) return this.drop(DropReason.DestinationGone);
     this.countPacket(d, ST_OUTPKTS, ST_OUTBYTES, pf.ipTotalLen);
-    conns.flags[slot] &= ~CONN_F_NOOUTPUT;
+    conns.setFlags(slot, conns.flags(slot) & ~CONN_F_NOOUTPUT);
     const timeout = transition(conns, slot, pf, DIR_OUT, dests, this.timeouts);
     conns.rearm(slot, this.tick + timeout);
-    const method = conns.flags[slot] & CONN_METHOD_MASK;
+    const method = conns.flags(slot) & CONN_METHOD_MASK;
     if (method === ForwardMethod.FullNat && pf.proto === IPPROTO_TCP && (pf.tcpFlags & 0x12) === 0x12) {
       // The real server's SYN-ACK: its ISN decides which client packet carries the TOA.
-      conns.aux[slot] = readU32(buf, pf.l4Off + 4);
-      conns.flags[slot] |= CONN_F_ISN_KNOWN;
+      conns.setAux(slot, readU32(buf, pf.l4Off + 4));
+      conns.setFlags(slot, conns.flags(slot) | CONN_F_ISN_KNOWN);
     }
     // Replies go back towards the client: the packet's destination for NAT; for FULLNAT the
     // packet is addressed to us, so the client comes from the entry.
     const w = conns.addrWords;
     let hop: NextHop | null;
     if (method === ForwardMethod.FullNat) {
-      writeWords(conns.caddr, slot * w, w, this.scratchB);
+      writeWords(conns.words, conns.caddrAt(slot), w, this.scratchB);
       hop = this.router.route(pf.af, this.scratchB, 0);
     } else {
       hop = this.router.route(pf.af, buf, pf.dstOff);
     }
     if (hop === null) return this.drop(DropReason.NoRoute);
     const vaddr = this.scratchA;
-    writeWords(conns.vaddr, slot * w, w, vaddr);
-    const vport = conns.ports[slot] & 0xffff;
+    writeWords(conns.words, conns.vaddrAt(slot), w, vaddr);
+    const vport = conns.vport(slot);
     if (!out.hasSlot()) return this.drop(DropReason.OutputFull);
     const inPlace = out.allowInPlace;
     const dst = inPlace ? buf : out.buf;
@@ -303,7 +318,7 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
     const room = inPlace ? pf.frameLen : out.room();
     let n: number;
     if (method === ForwardMethod.FullNat) {
-      n = xmitFullNatOut(buf, pf, hop, vaddr, 0, vport, this.scratchB, 0, conns.ports[slot] >>> 16, dst, at, room);
+      n = xmitFullNatOut(buf, pf, hop, vaddr, 0, vport, this.scratchB, 0, conns.cport(slot), dst, at, room);
     } else {
       n = xmitNatOut(buf, pf, hop, vaddr, 0, vport, dst, at, room);
     }
@@ -324,16 +339,16 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
     const la = this.laddrs.find(pf.af, buf, pf.dstOff);
     if (la < 0) return -1;
     const slot = this.laddrs.owner(la, pf.proto, pf.dport);
-    if (slot < 0 || conns.proto[slot] !== pf.proto) return -1;
+    if (slot < 0 || conns.proto(slot) !== pf.proto) return -1;
     // It must come from the connection's real server.
-    return this.destIs(conns.dest[slot], buf, pf.srcOff) && conns.dport[slot] === pf.sport ? slot : -1;
+    return this.destIs(conns.dest(slot), buf, pf.srcOff) && conns.dport(slot) === pf.sport ? slot : -1;
   }
 
   /** ReplyMatcher for NAT: the reply's source is the entry's real server address and port. */
   replyMatches(conns: ConnTable, slot: number, buf: Uint8Array, srcOff: number, sport: number): boolean {
-    const method = conns.flags[slot] & CONN_METHOD_MASK;
+    const method = conns.flags(slot) & CONN_METHOD_MASK;
     if (method !== ForwardMethod.Masq) return false;
-    return conns.dport[slot] === sport && this.destIs(conns.dest[slot], buf, srcOff);
+    return conns.dport(slot) === sport && this.destIs(conns.dest(slot), buf, srcOff);
   }
 
   private destIs(d: number, buf: Uint8Array, off: number): boolean {
@@ -372,18 +387,18 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
   }
 
   private releaseConnection(conns: ConnTable, slot: number): void {
-    const flags = conns.flags[slot];
-    const d = conns.dest[slot];
+    const flags = conns.flags(slot);
+    const d = conns.dest(slot);
     if ((flags & CONN_F_TEMPLATE) !== 0) {
       this.dests.persistConns[d]--;
       return;
     }
     unbindConnection(this.dests, d, (flags & CONN_F_INACTIVE) !== 0);
     if ((flags & CONN_METHOD_MASK) === ForwardMethod.FullNat) {
-      this.laddrs.release(conns.laddr[slot], conns.proto[slot], conns.lport[slot]);
+      this.laddrs.release(conns.laddr(slot), conns.proto(slot), conns.lport(slot));
     }
-    const c = conns.control[slot];
-    if (c >= 0) conns.aux[c]--;
+    const c = conns.control(slot);
+    if (c >= 0) conns.setAux(c, conns.aux(c) - 1);
   }
 }
 

@@ -8,6 +8,10 @@ import { PcapngDecoder } from './pcapng-decoder';
 export interface CaptureReaderOptions {
   /** Bytes per read (default 4 MiB). Records larger than this grow the buffer. */
   chunkSize?: number;
+  /** Read buffers taken in turn (default 1); see ChunkedFile. */
+  buffers?: number;
+  /** Put the read buffers in shared memory, so another thread can write packets out of them. */
+  shared?: boolean;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -49,7 +53,7 @@ export class CaptureReader implements CaptureRecord {
   }
 
   static open(path: string, options: CaptureReaderOptions = {}): CaptureReader {
-    const file = new ChunkedFile(path, options.chunkSize);
+    const file = new ChunkedFile(path, options.chunkSize, options.buffers ?? 1, options.shared ?? false);
     try {
       const format = detectFormat(file);
       const decoder = format === 'pcap' ? new ClassicPcapDecoder(file) : new PcapngDecoder(file);
@@ -81,6 +85,14 @@ export class CaptureReader implements CaptureRecord {
    */
   onBufferReuse(fn: (() => void) | null): void {
     this.file.beforeRefill = fn;
+  }
+
+  /**
+   * With several read buffers: registers `fn` to run with a buffer before a refill overwrites it
+   * (packets of that buffer handed to a background writer must be written by then).
+   */
+  onBufferRecycle(fn: ((buf: Uint8Array) => void) | null): void {
+    this.file.beforeReuse = fn;
   }
 
   /**

@@ -20,11 +20,25 @@ export class ChunkedFile {
   readonly fileSize: number;
   /** Called before a refill moves or overwrites bytes already handed out (views into `bytes` die then). */
   beforeRefill: (() => void) | null = null;
+  /**
+   * With several buffers: called with the buffer a refill is about to overwrite, so that whoever
+   * still uses its old contents (a background write) can finish first.
+   */
+  beforeReuse: ((buf: Uint8Array) => void) | null = null;
+  /** The buffers taken in turn by refills (one unless the file was opened with several). */
+  readonly pool: Uint8Array[];
+  private poolIndex = 0;
+  private readonly shared: boolean;
   /** File offset of bytes[0]. */
   private base = 0;
   private fd: number;
 
-  constructor(readonly path: string, chunkSize: number = DEFAULT_CHUNK_SIZE) {
+  /**
+   * `buffers` > 1 makes refills take the next buffer in turn instead of moving data within one,
+   * so bytes handed out stay put until that buffer comes round again; `shared` puts the buffers
+   * in SharedArrayBuffers (another thread can write them out).
+   */
+  constructor(readonly path: string, chunkSize: number = DEFAULT_CHUNK_SIZE, buffers = 1, shared = false) {
     if (!Number.isInteger(chunkSize) || chunkSize < 64) {
       throw new RangeError(`chunk size must be an integer of at least 64 bytes, got ${chunkSize}`);
     }
@@ -35,8 +49,15 @@ export class ChunkedFile {
       fs.closeSync(this.fd);
       throw err;
     }
-    this.bytes = new Uint8Array(chunkSize);
+    this.shared = shared;
+    this.pool = [];
+    for (let i = 0; i < Math.max(1, buffers); i++) this.pool.push(this.allocate(chunkSize));
+    this.bytes = this.pool[0];
     this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
+  }
+
+  private allocate(size: number): Uint8Array {
+    return new Uint8Array(this.shared ? new SharedArrayBuffer(size) : new ArrayBuffer(size));
   }
 
   /** File offset of the cursor. */
@@ -85,11 +106,24 @@ export class ChunkedFile {
     if (this.remaining < n) return false;
     if (this.beforeRefill !== null) this.beforeRefill();
     const unread = this.end - this.pos;
-    if (n > this.bytes.length) {
+    if (this.pool.length > 1) {
+      // Take the next buffer in turn; the current one keeps its bytes for whoever still reads them.
+      this.poolIndex = (this.poolIndex + 1) % this.pool.length;
+      let next = this.pool[this.poolIndex];
+      if (this.beforeReuse !== null) this.beforeReuse(next);
+      if (n > next.length) {
+        next = this.allocate(Math.max(n, next.length * 2));
+        this.pool[this.poolIndex] = next;
+      }
+      next.set(this.bytes.subarray(this.pos, this.end), 0);
+      this.bytes = next;
+      this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
+    } else if (n > this.bytes.length) {
       // Grow once to the larger of twice the old size and what is asked: at most a few growths per file.
-      const grown = new Uint8Array(Math.max(n, this.bytes.length * 2));
+      const grown = this.allocate(Math.max(n, this.bytes.length * 2));
       grown.set(this.bytes.subarray(this.pos, this.end), 0);
       this.bytes = grown;
+      this.pool[0] = grown;
       this.view = new DataView(grown.buffer, grown.byteOffset, grown.byteLength);
     } else if (this.pos > 0) {
       this.bytes.copyWithin(0, this.pos, this.end);

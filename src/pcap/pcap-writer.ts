@@ -17,6 +17,8 @@ export interface PcapWriterOptions {
   snapLen?: number;
   /** Output buffer size in bytes (default 4 MiB). */
   bufferSize?: number;
+  /** Write from a second thread (see CaptureFileOutput). */
+  background?: boolean;
 }
 
 /** Writes a classic little-endian pcap file (version 2.4) with one link type. */
@@ -27,7 +29,7 @@ export class PcapWriter implements CaptureWriter {
 
   constructor(readonly path: string, readonly linkType: number, options: PcapWriterOptions = {}) {
     this.nanosecond = options.nanosecond ?? false;
-    this.out = new CaptureFileOutput(path, options.bufferSize ?? DEFAULT_OUTPUT_BUFFER_SIZE);
+    this.out = new CaptureFileOutput(path, { bufferSize: options.bufferSize ?? DEFAULT_OUTPUT_BUFFER_SIZE, background: options.background });
     const o = this.out;
     const v = o.view;
     v.setUint32(0, this.nanosecond ? PCAP_MAGIC_NANOSECONDS : PCAP_MAGIC_MICROSECONDS, true);
@@ -72,6 +74,11 @@ export class PcapWriter implements CaptureWriter {
       this.out.pos += len;
     }
     this.packets += count;
+  }
+
+  /** Waits until nothing handed to writeRecords() from `buf` is still being written. */
+  release(buf: Uint8Array): void {
+    this.out.release(buf);
   }
 
   close(): void {

@@ -107,6 +107,158 @@ export function resetParsedFrame(pf: ParsedFrame): void {
  * `len` larger than the buffer is clamped to the buffer's end.
  */
 export function parseFrame(buf: Uint8Array, off: number, len: number, pf: ParsedFrame): DropReason {
+  // The common frame first: untagged IPv4 without options, a whole TCP segment or UDP datagram.
+  // Anything else, and any frame the fast path doubts, is parsed again from scratch by the
+  // general code, which alone decides drop reasons: the fast path only ever accepts.
+  if (off >= 0 && len >= Fast.MinLen && off <= buf.length - len && (buf === viewBuf || adoptView(buf))) {
+    if (parseIpv4Fast(view, off, len, pf)) return DropReason.None;
+  }
+  return parseFrameGeneral(buf, off, len, pf);
+}
+
+/**
+ * A DataView over the buffer of the last parseFrame call: the fast path reads 16- and 32-bit
+ * big-endian fields in one access each. It is created when the buffer changes (a reader's
+ * chunk buffer stays the same for millions of frames), never per frame. The view covers
+ * exactly the Uint8Array, so `off + len <= buf.length` (checked first) keeps every read
+ * inside it; a detached buffer has length 0 and never gets that far.
+ */
+let viewBuf: Uint8Array | null = null;
+let view = new DataView(new ArrayBuffer(0));
+
+/**
+ * Makes `view` cover buf and returns true, or returns false for a buffer whose length can
+ * change under a fixed view (resizable ArrayBuffer, growable SharedArrayBuffer): frames in
+ * those take the general path.
+ */
+function adoptView(buf: Uint8Array): boolean {
+  const backing = buf.buffer as { resizable?: boolean; growable?: boolean };
+  if (backing.resizable === true || backing.growable === true) return false;
+  view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  viewBuf = buf;
+  return true;
+}
+
+/**
+ * What the fast path reads, as a const enum so that it compiles to literals: an imported
+ * constant is a property load from the other module's exports object on every use, which
+ * costs more than the field it locates. The values are those of ethernet.ts, ipv4.ts, tcp.ts,
+ * udp.ts and parsed-frame.ts. Offsets are relative to the Ethernet header (Eth*), the IPv4
+ * header (Ip*) or the transport header (L4*, Tcp*, Udp*).
+ */
+const enum Fast {
+  EthHlen = 14,
+  EthType = 12,
+  EthPIp = 0x0800,
+  /** EtherType IPv4, then version 4 with IHL 5: the 24 bits before the TOS byte. */
+  EthIpv4Ihl5 = 0x080045,
+  IpHlen = 20,
+  /** Ethernet + IPv4 header without options: anything shorter can not take the fast path. */
+  MinLen = 34,
+  IpTotLen = 2,
+  /** Identification, then flags and fragment offset. */
+  IpIdFrag = 4,
+  /** TTL, protocol, then the header checksum. */
+  IpTtlProtoCheck = 8,
+  IpSaddr = 12,
+  IpDaddr = 16,
+  IpFlagDf = 0x4000,
+  /** MF and the fragment offset: a whole packet has neither. */
+  IpFragMask = 0x3fff,
+  ProtoTcp = 6,
+  ProtoUdp = 17,
+  /** Source port, then destination port: the same place in TCP and UDP. */
+  L4Ports = 0,
+  /** Data offset (high nibble), then the flags byte. */
+  TcpDoffFlags = 12,
+  TcpMinHlen = 20,
+  UdpLen = 4,
+  UdpHlen = 8,
+}
+
+/**
+ * The fast path of parseFrame for the frame at v[off, off+len) (all inside the view, len >= 34):
+ * when it is an untagged IPv4 packet with IHL 5 holding a whole TCP segment or UDP datagram
+ * whose every check passes, fills every field of pf exactly as the general path would and
+ * returns true. Returns false, before writing anything to pf, for any other frame: tags, another
+ * EtherType, IP options, a fragment, a bad length or checksum, another transport or a doubtful
+ * transport header. Each field is read once, a 16- or 32-bit word at a time; the header
+ * checksum is the unrolled sum of the ten 16-bit words of the 20-byte header.
+ */
+function parseIpv4Fast(v: DataView, off: number, len: number, pf: ParsedFrame): boolean {
+  const typeVerTos = v.getUint32(off + Fast.EthType);
+  if (typeVerTos >>> 8 !== Fast.EthIpv4Ihl5) return false;
+  const l3 = off + Fast.EthHlen;
+  const total = v.getUint16(l3 + Fast.IpTotLen);
+  // Bytes past the total length are Ethernet padding; fewer bytes than it means a cut packet.
+  if (total < Fast.IpHlen || total > len - Fast.EthHlen) return false;
+  const idFrag = v.getUint32(l3 + Fast.IpIdFrag);
+  if ((idFrag & Fast.IpFragMask) !== 0) return false;
+  const ttlProtoCheck = v.getUint32(l3 + Fast.IpTtlProtoCheck);
+  const saddr = v.getUint32(l3 + Fast.IpSaddr);
+  const daddr = v.getUint32(l3 + Fast.IpDaddr);
+  // RFC 1071 over the ten words: version/IHL with TOS, total length, then two per 32-bit read.
+  let sum =
+    ((typeVerTos & 0xffff) +
+      total +
+      (idFrag >>> 16) +
+      (idFrag & 0xffff) +
+      (ttlProtoCheck >>> 16) +
+      (ttlProtoCheck & 0xffff)) +
+    ((saddr >>> 16) + (saddr & 0xffff) + (daddr >>> 16) + (daddr & 0xffff));
+  // Ten 16-bit words stay below 2^20: two end-around folds always reach 16 bits.
+  sum = (sum & 0xffff) + (sum >>> 16);
+  sum = (sum & 0xffff) + (sum >>> 16);
+  if (sum !== 0xffff) return false;
+
+  const proto = (ttlProtoCheck >>> 16) & 0xff;
+  const l4 = l3 + Fast.IpHlen;
+  const l4Len = total - Fast.IpHlen;
+  let tcpFlags = 0;
+  let tcpHeaderLen = 0;
+  if (proto === Fast.ProtoTcp) {
+    if (l4Len < Fast.TcpMinHlen) return false;
+    const doffFlags = v.getUint16(l4 + Fast.TcpDoffFlags);
+    tcpHeaderLen = (doffFlags >>> 12) << 2;
+    if (tcpHeaderLen < Fast.TcpMinHlen || tcpHeaderLen > l4Len) return false;
+    tcpFlags = doffFlags & 0xff;
+  } else if (proto === Fast.ProtoUdp) {
+    if (l4Len < Fast.UdpHlen) return false;
+    const udpLen = v.getUint16(l4 + Fast.UdpLen);
+    if (udpLen < Fast.UdpHlen || udpLen > l4Len) return false;
+  } else {
+    return false;
+  }
+  const ports = v.getUint32(l4 + Fast.L4Ports);
+  pf.l2Off = off;
+  pf.frameLen = len;
+  pf.vlanCount = 0;
+  pf.etherType = Fast.EthPIp;
+  pf.l3Off = l3;
+  pf.af = 4;
+  pf.ipHeaderLen = Fast.IpHlen;
+  pf.ipTotalLen = total;
+  pf.proto = proto;
+  pf.ttl = ttlProtoCheck >>> 24;
+  pf.df = (idFrag & Fast.IpFlagDf) !== 0;
+  pf.fragment = 0;
+  pf.srcOff = l3 + Fast.IpSaddr;
+  pf.dstOff = l3 + Fast.IpDaddr;
+  pf.l4Off = l4;
+  pf.l4Len = l4Len;
+  pf.sport = ports >>> 16;
+  pf.dport = ports & 0xffff;
+  pf.tcpFlags = tcpFlags;
+  pf.tcpHeaderLen = tcpHeaderLen;
+  pf.sctpChunk = -1;
+  pf.icmpType = -1;
+  pf.icmpCode = -1;
+  pf.arpOp = 0;
+  return true;
+}
+
+/** parseFrame for every frame: the reference behaviour the fast path reproduces. */
+function parseFrameGeneral(buf: Uint8Array, off: number, len: number, pf: ParsedFrame): DropReason {
   resetParsedFrame(pf);
   if (!(off >= 0 && off <= buf.length && len >= 0)) return DropReason.TruncatedEthernet;
   if (len > buf.length - off) len = buf.length - off;
