@@ -136,7 +136,7 @@ describe('control/rules-file', () => {
       assert.deepEqual(errorOf('-A -t 10.0.0.1:80', '-a -t 10.0.0.1:80 -r 1.1.1.1 -y 1'), [2, 'Numerical result out of range']);
       assert.deepEqual(errorOf('-E -t 10.0.0.1:80'), [1, 'No such service']);
       assert.deepEqual(errorOf('-D -t 10.0.0.1:80'), [1, 'No such service']);
-      assert.deepEqual(errorOf('-A -t 10.0.0.1:80 -s bogus'), [1, 'Scheduler or persistence engine not found']);
+      assert.deepEqual(errorOf('-A -t 10.0.0.1:80 -s bogus'), [1, "Scheduler or persistence engine not found: 'bogus'"]);
       assert.deepEqual(errorOf('-A -t 10.0.0.1:80 -p --pe nope'), [1, 'Scheduler or persistence engine not found']);
       assert.deepEqual(errorOf('-A -t 10.0.0.1:80', '-a -t 10.0.0.1:80 -r 224.0.0.5 -m'), [
         2, 'Invalid operation.  Possibly wrong module version, address not unicast, ...',

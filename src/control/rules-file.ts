@@ -17,7 +17,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, ForwardMethod, type RulesConfig, type ServiceConfig } from './config';
 import { parseIpvsadmArgs, type IpvsadmCommand } from './ipvsadm-args';
-import { IpvsadmError } from './ipvsadm-error';
+import { IpvsadmError, KERNEL_MESSAGES } from './ipvsadm-error';
 import { describeService, serviceOption } from './rules-format';
 import { applyCommand, cloneRules, emptyRules, isConfigCommand, type ApplyOptions } from './rules-model';
 
@@ -66,12 +66,25 @@ export function loadRules(text: string, file: string, opts: LoadRulesOptions = {
         noteFullNat(fullNatLines, service, cmd.kind === 'delete-server' ? null : cmd.dest.method, destId(cmd.dest), lineNo);
       }
     } catch (e) {
-      if (e instanceof IpvsadmError) throw new ConfigError(file, lineNo, e.message.trimEnd());
+      if (e instanceof IpvsadmError) throw new ConfigError(file, lineNo, explain(e.message.trimEnd(), tokens, opts));
       throw e;
     }
   });
   checkFullNatLocalAddresses(config, fullNatLines, file);
   return config;
+}
+
+/** ipvsadm's terse kernel messages, completed with what a file's reader needs to fix the line. */
+function explain(message: string, tokens: string[], opts: LoadRulesOptions): string {
+  if (message === KERNEL_MESSAGES.schedulerNotFound) {
+    const i = tokens.findIndex((t) => t === '-s' || t === '--scheduler');
+    const name = i >= 0 ? tokens[i + 1] : tokens.find((t) => t.startsWith('--scheduler='))?.slice(12);
+    const known = opts.schedulers ?? [];
+    if (name !== undefined) {
+      return `${message}: '${name}'${known.length > 0 ? ` (known: ${[...known].sort().join(', ')})` : ''}`;
+    }
+  }
+  return message;
 }
 
 export function loadRulesFile(path: string, opts: LoadRulesOptions = {}): RulesConfig {

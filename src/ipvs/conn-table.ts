@@ -31,10 +31,12 @@ export const CONN_F_TIMEOUT_60 = 0x8000;
 const WHEEL_BITS = 16;
 const WHEEL_SIZE = 1 << WHEEL_BITS;
 const WHEEL_MASK = WHEEL_SIZE - 1;
+/** Relative tick at which the time base moves: 2^30 ms (12.4 days) + 31 days of timeout < 2^32. */
+const REBASE_AT = 2 ** 30;
 
 // Record layout after the two addresses (word offsets from the record's "P" word).
 const F_PORTS = 0; //    cport << 16 | vport
-const F_META = 1; //     proto | state << 8 | flags << 16 (proto 0 = free slot)
+const F_META = 1; //     proto | state << 8 | flags << 16 (0 = free slot: a fwmark template has proto 0 but flags)
 const F_HNEXT = 2; //    next slot in the hash chain, -1 = end
 const F_EXPIRES = 3; //  expiry tick
 const F_DEST = 4; //     dest id
@@ -44,7 +46,7 @@ const F_CONTROL = 7; //  controlling template slot, -1 = none
 const F_WNEXT = 8; //    wheel chain
 const F_WPREV = 9; //    wheel chain: previous slot, or -1 - wheelSlot when first
 const F_WHEEL_AT = 10; // tick at which the wheel next looks at the entry
-const F_LADDR = 11; //   FULLNAT local address index
+const F_LADDR = 11; //   FULLNAT local address index; templates: their timeout in ms
 const FIXED_WORDS = 12;
 
 /** Told about every entry whose time has come: true = remove it, false = keep it (expires was moved). */
@@ -87,8 +89,13 @@ export class ConnTable {
   /** Slots never used yet start at `fresh`; below it, free slots are on the free list. */
   private fresh = 0;
   private readonly wheel = new Int32Array(WHEEL_SIZE).fill(-1);
-  /** Last tick the wheel was advanced to. */
+  /** Last tick the wheel was advanced to, relative to `base`. */
   private tick = 0;
+  /**
+   * Absolute tick of relative tick 0. Expiries are stored as 32-bit ticks relative to it; the base
+   * moves forward (rebase()) long before they could wrap, so a capture may span years.
+   */
+  private base = 0;
 
   constructor(addrWords: number, capacity: number, maxCapacity = capacity) {
     if (addrWords !== 1 && addrWords !== 4) throw new Error('addrWords must be 1 (IPv4) or 4 (IPv6)');
@@ -115,7 +122,7 @@ export class ConnTable {
     while (nb * 2 < capacity) nb *= 2;
     this.buckets = new Int32Array(nb).fill(-1);
     this.bucketMask = nb - 1;
-    for (let i = 0; i < oldCapacity; i++) if (this.proto(i) !== 0) this.hashInsert(i);
+    for (let i = 0; i < oldCapacity; i++) if (this.isLive(i)) this.hashInsert(i);
   }
 
   // ---- field access (small methods: V8 inlines them) ----
@@ -134,6 +141,10 @@ export class ConnTable {
   /** The record words (addresses are read from here at caddrAt/vaddrAt). */
   get words(): Uint32Array {
     return this.u32;
+  }
+  /** True for a slot holding an entry (connection or template). */
+  isLive(slot: number): boolean {
+    return this.u32[this.p(slot) + F_META] !== 0;
   }
   proto(slot: number): number {
     return this.u32[this.p(slot) + F_META] & 0xff;
@@ -175,6 +186,17 @@ export class ConnTable {
     const p = this.p(slot);
     this.u32[p + F_LADDR] = laddr;
     this.u32[p + F_DPORT] = ((this.u32[p + F_DPORT] & 0xffff) | (lport << 16)) >>> 0;
+  }
+  /** A template's own timeout in ms (kept from its creation, as the kernel keeps it). */
+  templateTimeout(slot: number): number {
+    return this.u32[this.p(slot) + F_LADDR];
+  }
+  setTemplateTimeout(slot: number, ms: number): void {
+    this.u32[this.p(slot) + F_LADDR] = ms;
+  }
+  /** Makes a template unmatchable (the kernel sets its ports to 0xffff); it lives on until it expires. */
+  invalidateTemplate(slot: number): void {
+    this.u32[this.p(slot) + F_PORTS] = 0xffff;
   }
   aux(slot: number): number {
     return this.u32[this.p(slot) + F_AUX];
@@ -251,6 +273,24 @@ export class ConnTable {
       const meta = s[p + F_META];
       if (s[p + F_PORTS] === key && (meta & 0xff) === proto && (meta & (CONN_F_TEMPLATE << 16)) === 0 &&
         this.addrEquals(p - 2 * w, buf, srcOff) && this.addrEquals(p - w, buf, dstOff)) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * Persistence template lookup: key (proto, masked client at buf[caddrOff], client port 0,
+   * virtual address at buf[vaddrOff], vport). Returns a slot or -1.
+   */
+  lookupTemplate(proto: number, buf: Uint8Array, caddrOff: number, vaddrOff: number, vport: number): number {
+    const s = this.i32;
+    const w = this.addrWords;
+    for (let i = this.buckets[this.hashBuf(proto, buf, caddrOff, 0)]; i >= 0; i = s[this.p(i) + F_HNEXT]) {
+      const p = this.p(i);
+      const meta = s[p + F_META];
+      if (s[p + F_PORTS] === vport && (meta & 0xff) === proto && (meta & (CONN_F_TEMPLATE << 16)) !== 0 &&
+        this.addrEquals(p - 2 * w, buf, caddrOff) && this.addrEquals(p - w, buf, vaddrOff)) {
         return i;
       }
     }
@@ -367,24 +407,34 @@ export class ConnTable {
     if (next >= 0) this.i32[this.p(next) + F_WPREV] = prev;
   }
 
-  /** The tick the wheel has been advanced to. */
+  /** The current tick in the table's own time base: expiries given to create/rearm/setExpires are now + timeout. */
   get now(): number {
     return this.tick;
   }
 
   /**
-   * Advances the clock to `tick`, handing every entry with expires <= tick to the handler. The
-   * handler returns true to have the entry removed, or false after moving the entry's expiry
-   * forward with setExpires (it must not call rearm or remove for that slot).
+   * Advances the clock to `tick`, visiting every tick in between in order, so that entries expire
+   * in time order (a template must see its connections expire before its own timer fires, as the
+   * kernel's timers would have it). During a visit `now` is the visited tick. Every entry with
+   * expires <= now goes to the handler, which returns true to have it removed, or false after
+   * moving its expiry forward with setExpires (it must not call rearm or remove for that slot).
+   * An empty tick costs one array read: an idle hour of capture is a few milliseconds.
    */
-  advance(tick: number, handler: ExpiryHandler): void {
-    if (tick <= this.tick) return;
-    const from = this.tick + 1;
-    // After a jump longer than a turn, one walk of every slot sees every entry.
-    const steps = Math.min(tick - this.tick, WHEEL_SIZE);
-    this.tick = tick;
-    for (let k = 0; k < steps; k++) {
-      const s = (from + k) & WHEEL_MASK;
+  advance(absoluteTick: number, handler: ExpiryHandler): void {
+    // Relative to the base, which skipIdle() may move. After skipIdle() found something due
+    // within a turn, a whole turn is stepped before it is asked again (it scans the table).
+    let stepUntil = 0;
+    while (this.tick < absoluteTick - this.base) {
+      const tick = absoluteTick - this.base;
+      if (tick - this.tick > WHEEL_SIZE && this.tick >= stepUntil) {
+        if (this.skipIdle(tick)) {
+          stepUntil = 0;
+          continue;
+        }
+        stepUntil = this.tick + WHEEL_SIZE;
+      }
+      const t = ++this.tick;
+      const s = t & WHEEL_MASK;
       let i = this.wheel[s];
       if (i < 0) continue;
       // Detach the chain: entries re-filed into this same slot are not walked again now.
@@ -392,11 +442,50 @@ export class ConnTable {
       while (i >= 0) {
         const p = this.p(i);
         const next = this.i32[p + F_WNEXT];
-        if (this.u32[p + F_EXPIRES] <= tick && handler.connExpired(this, i)) this.release(i);
+        if (this.u32[p + F_EXPIRES] <= t && handler.connExpired(this, i)) this.release(i);
         else this.wheelInsert(i);
         i = next;
       }
     }
+    if (this.tick >= REBASE_AT) this.rebase();
+  }
+
+  /**
+   * A long gap in the clock: when nothing expires within the next turn of the wheel, jumps to a
+   * turn before the earliest expiry (or to `tick`) and files every entry afresh, instead of
+   * stepping through idle ticks. O(table), and only when a whole idle turn is skipped. Returns
+   * false when something is due soon (the caller steps).
+   */
+  private skipIdle(tick: number): boolean {
+    let earliest = Infinity;
+    const u = this.u32;
+    for (let i = 0; i < this.fresh; i++) {
+      if (this.isLive(i)) earliest = Math.min(earliest, u[this.p(i) + F_EXPIRES]);
+    }
+    if (earliest <= this.tick + WHEEL_SIZE) return false;
+    this.tick = Math.min(tick, earliest - WHEEL_SIZE);
+    this.wheel.fill(-1);
+    for (let i = 0; i < this.fresh; i++) if (this.isLive(i)) this.wheelInsert(i);
+    if (this.tick >= REBASE_AT) this.rebase();
+    return true;
+  }
+
+  /**
+   * Moves the time base forward by whole turns of the wheel (slots stay where they are), so that
+   * now + the longest timeout (31 days of persistence) always fits the 32-bit fields. Runs once
+   * every ~12 days of engine time, in O(table).
+   */
+  private rebase(): void {
+    const shift = Math.floor(this.tick / WHEEL_SIZE) * WHEEL_SIZE;
+    const u = this.u32;
+    for (let i = 0; i < this.fresh; i++) {
+      if (!this.isLive(i)) continue;
+      const p = this.p(i);
+      u[p + F_EXPIRES] = Math.max(0, u[p + F_EXPIRES] - shift);
+      u[p + F_WHEEL_AT] = Math.max(0, u[p + F_WHEEL_AT] - shift);
+    }
+    this.tick -= shift;
+    this.base += shift;
   }
 
   /** For an ExpiryHandler keeping an entry: its new expiry (the wheel re-files it). */
@@ -406,6 +495,6 @@ export class ConnTable {
 
   /** Visits every live entry (slow path: listings, tests). */
   forEach(fn: (slot: number) => void): void {
-    for (let i = 0; i < this.fresh; i++) if (this.proto(i) !== 0) fn(i);
+    for (let i = 0; i < this.fresh; i++) if (this.isLive(i)) fn(i);
   }
 }

@@ -18,7 +18,7 @@ import { xmitNatIn, xmitNatOut } from '../xmit/nat';
 import type { NextHop } from '../xmit/next-hop';
 import { xmitIpip } from '../xmit/tunnel';
 import {
-  CONN_F_INACTIVE, CONN_F_ISN_KNOWN, CONN_F_NOOUTPUT, CONN_F_TEMPLATE, CONN_F_TOA_DONE, CONN_METHOD_MASK,
+  CONN_F_INACTIVE, CONN_F_ISN_KNOWN, CONN_F_NOOUTPUT, CONN_F_TEMPLATE, CONN_F_TIMEOUT_60, CONN_F_TOA_DONE, CONN_METHOD_MASK,
   ConnTable, type ExpiryHandler, type ReplyMatcher,
 } from './conn-table';
 import { DIR_IN, DIR_OUT, transition } from './conn-state';
@@ -32,6 +32,10 @@ import { Counters, ST_CONNS, ST_FIELDS, ST_INBYTES, ST_INPKTS, ST_OUTBYTES, ST_O
 import { SCTP_CLOSED } from './sctp-states';
 import { TCP_CLOSE, TCP_TIME_WAIT } from './tcp-states';
 import { Timeouts } from './timeouts';
+import { NO_DESTINATION, Persistence, TABLE_FULL } from './persistence';
+
+/** How long a template whose timer fired while it still controlled connections lives on (each time). */
+const TEMPLATE_GRACE_MS = 60_000;
 import type { VirtualService } from './virtual-service';
 
 export interface EngineOptions {
@@ -67,6 +71,7 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
   readonly replyingDests: number[] = [];
 
   private readonly pf = new ParsedFrame();
+  private readonly persistence = new Persistence();
   private readonly sched: SchedPacket = { srcKey: 0, dstKey: 0, sport: 0, proto: 0, now: 0 };
   private readonly scratchA = new Uint8Array(16);
   private readonly scratchB = new Uint8Array(16);
@@ -151,7 +156,10 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
     if (svc.port !== pf.dport && !svc.persistent) return this.drop(DropReason.NoDestination);
     slot = this.schedule(conns, svc, buf);
     if (slot < 0) return this.drop(-slot);
-    return this.forwardIn(conns, slot, buf, out, cause);
+    const sent = this.forwardIn(conns, slot, buf, out, cause);
+    // One-packet scheduling (-o, UDP): every datagram is its own connection, gone at once.
+    if (svc.ops) this.expireNow(conns, slot);
+    return sent;
   }
 
   private drop(reason: number): false {
@@ -185,16 +193,33 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
     sp.sport = pf.sport;
     sp.proto = pf.proto;
     sp.now = this.tick;
-    const d = svc.scheduler.schedule(sp);
-    if (d < 0) return -DropReason.NoDestination;
     const dests = this.dests;
+    let d: number;
+    let template = -1;
+    let dport: number;
+    if (svc.persistent) {
+      template = this.persistence.template(conns, svc, dests, buf, pf, sp, conns.now);
+      if (template === NO_DESTINATION) return -DropReason.NoDestination;
+      if (template === TABLE_FULL) return -DropReason.ConnectionTableFull;
+      d = conns.dest(template);
+      // The packet's port, mapped to the dest port only when it is the service port.
+      dport = pf.dport === svc.port && dests.port[d] !== 0 ? dests.port[d] : pf.dport;
+    } else {
+      d = svc.scheduler.schedule(sp);
+      if (d < 0) return -DropReason.NoDestination;
+      dport = dests.port[d] !== 0 ? dests.port[d] : pf.dport;
+    }
     const method = dests.method[d];
-    const destPort = dests.port[d];
     const flags = method | CONN_F_INACTIVE | (method === ForwardMethod.Masq || method === ForwardMethod.FullNat ? 0 : CONN_F_NOOUTPUT);
     // NONE state lives 3 s until the first transition sets the real timeout (ip_vs_conn_new).
-    const slot = conns.create(pf.proto, buf, pf.srcOff, pf.sport, pf.dstOff, pf.dport, d,
-      destPort !== 0 ? destPort : pf.dport, flags, this.tick + 3000);
+    const slot = conns.create(pf.proto, buf, pf.srcOff, pf.sport, pf.dstOff, pf.dport, d, dport, flags, conns.now + 3000);
     if (slot < 0) return -DropReason.ConnectionTableFull;
+    if (template >= 0) {
+      // Controlled by the template, which each new connection re-arms for its whole timeout.
+      conns.setControl(slot, template);
+      conns.setAux(template, conns.aux(template) + 1);
+      conns.rearm(template, conns.now + conns.templateTimeout(template));
+    }
     if (method === ForwardMethod.FullNat) {
       if (!this.laddrs.allocate(svc, pf.proto, slot)) {
         conns.remove(slot);
@@ -236,7 +261,7 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
     if ((dests.flags[d] & DEST_AVAILABLE) === 0) return this.drop(DropReason.DestinationGone);
     this.countPacket(d, ST_INPKTS, ST_INBYTES, pf.ipTotalLen);
     const timeout = transition(conns, slot, pf, DIR_IN, dests, this.timeouts);
-    conns.rearm(slot, this.tick + timeout);
+    conns.rearm(slot, conns.now + timeout);
     const hop = this.destHop[d];
     if (hop === null) return this.drop(DropReason.NoRoute);
     if (!out.hasSlot()) return this.drop(DropReason.OutputFull);
@@ -290,7 +315,7 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
     this.countPacket(d, ST_OUTPKTS, ST_OUTBYTES, pf.ipTotalLen);
     conns.setFlags(slot, conns.flags(slot) & ~CONN_F_NOOUTPUT);
     const timeout = transition(conns, slot, pf, DIR_OUT, dests, this.timeouts);
-    conns.rearm(slot, this.tick + timeout);
+    conns.rearm(slot, conns.now + timeout);
     const method = conns.flags(slot) & CONN_METHOD_MASK;
     if (method === ForwardMethod.FullNat && pf.proto === IPPROTO_TCP && (pf.tcpFlags & 0x12) === 0x12) {
       // The real server's SYN-ACK: its ISN decides which client packet carries the TOA.
@@ -382,6 +407,13 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
 
   /** ExpiryHandler: an entry's time has come. */
   connExpired(conns: ConnTable, slot: number): boolean {
+    if ((conns.flags(slot) & CONN_F_TEMPLATE) !== 0 && conns.aux(slot) > 0) {
+      // A template still controlling connections lives on, 60 s at a time from now on.
+      conns.setFlags(slot, conns.flags(slot) | CONN_F_TIMEOUT_60);
+      conns.setTemplateTimeout(slot, TEMPLATE_GRACE_MS);
+      conns.setExpires(slot, conns.now + TEMPLATE_GRACE_MS);
+      return false;
+    }
     this.releaseConnection(conns, slot);
     return true;
   }

@@ -2,8 +2,19 @@
  * Scheduler names (as given to ipvsadm -s) mapped to their factories. A new scheduler is one file
  * exporting a SchedulerFactory plus one line in SCHEDULERS.
  */
+import { dhScheduler } from './dh';
+import { foScheduler } from './fo';
+import { lblcScheduler } from './lblc';
+import { lblcrScheduler } from './lblcr';
+import { lcScheduler } from './lc';
+import { mhScheduler } from './mh';
+import { nqScheduler } from './nq';
+import { ovfScheduler } from './ovf';
 import { rrScheduler } from './rr';
 import type { SchedService, Scheduler, SchedulerFactory } from './scheduler';
+import { sedScheduler } from './sed';
+import { shScheduler } from './sh';
+import { twosScheduler } from './twos';
 import { wlcScheduler } from './wlc';
 import { wrrScheduler } from './wrr';
 
@@ -11,6 +22,17 @@ const SCHEDULERS: ReadonlyMap<string, SchedulerFactory> = new Map<string, Schedu
   ['rr', rrScheduler],
   ['wrr', wrrScheduler],
   ['wlc', wlcScheduler],
+  ['lc', lcScheduler],
+  ['sed', sedScheduler],
+  ['nq', nqScheduler],
+  ['fo', foScheduler],
+  ['ovf', ovfScheduler],
+  ['twos', twosScheduler],
+  ['lblc', lblcScheduler],
+  ['lblcr', lblcrScheduler],
+  ['sh', shScheduler],
+  ['dh', dhScheduler],
+  ['mh', mhScheduler],
 ]);
 
 /** The known scheduler names, sorted. */

@@ -6,6 +6,12 @@
  */
 import type { DestTable } from '../ipvs/dest-table';
 
+/** A source of random 32-bit words (twos). The engine gives a seeded one, so replays are deterministic. */
+export interface RandomSource {
+  /** A uniformly distributed integer in [0, 2^32). */
+  nextU32(): number;
+}
+
 /** The service as a scheduler sees it. `list` is mutated only by the control plane, between batches. */
 export interface SchedService {
   readonly dests: DestTable;
@@ -15,6 +21,8 @@ export interface SchedService {
   readonly schedFlags: number;
   /** Service address family (4 or 6): decides how addresses fold into 32-bit hash keys. */
   readonly af: number;
+  /** Random words for schedulers that draw (twos); absent means Math.random-based. */
+  readonly random?: RandomSource;
 }
 
 /** What a scheduler may read of the packet. Filled by the engine in a reused object. */

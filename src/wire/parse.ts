@@ -2,13 +2,18 @@
  * The zero-allocation frame parser: one pass over Ethernet, VLAN tags, IPv4/IPv6 (with IPv6
  * extension headers) and the transport header, filling a reused ParsedFrame with offsets and
  * the few header values the engine decides on. It never throws, never reads outside
- * buf[off, off+len) and never allocates.
+ * buf[off, off+len) and never allocates per frame.
  *
  * It enforces what the Linux receive path checks before IPVS sees a packet (IPv4 header
  * length, total length and header checksum; IPv6 payload length; sane transport headers);
  * it does not verify transport checksums (IPVS only does that where it rewrites, see xmit).
+ *
+ * Speed: the common frame (untagged IPv4 without options carrying a whole TCP segment or UDP
+ * datagram) takes a fast path that reads 16- and 32-bit fields through a DataView; every other
+ * frame, and any the fast path doubts, is parsed by the general code, which is the reference.
+ * Header offsets are the const enum H (compiled to literals, see there).
  */
-import { ipv4HeaderChecksumOk, readU16 } from './checksum';
+import { ipv4HeaderChecksumOk } from './checksum';
 import {
   DropReason,
   ETH_P_8021AD,
@@ -30,6 +35,7 @@ import {
   IPV4_FLAG_DF,
   IPV4_FLAG_MF,
   IPV4_FRAG_OFF,
+  IPV4_ID,
   IPV4_MIN_HLEN,
   IPV4_OFFSET_MASK,
   IPV4_PROTO,
@@ -58,8 +64,112 @@ import { UDP_DPORT, UDP_HLEN, UDP_LEN, UDP_SPORT } from './udp';
 import { SCTP_CHUNK_HLEN, SCTP_COMMON_HLEN, SCTP_DPORT, SCTP_SPORT } from './sctp';
 import { ICMP_CODE, ICMP_TYPE } from './icmp';
 
-/** Type, code and checksum: what an ICMP message must hold for the engine to look at it. */
-const ICMP_MIN_LEN = 4;
+/**
+ * The header offsets, lengths and numbers the parser uses, as a const enum so that they compile
+ * to literals: an imported constant is a property load from the other module's exports object
+ * on every use, which in this code costs more than the byte it locates. Each member mirrors the
+ * exported constant named after it, and the `satisfies` below makes any difference a compile
+ * error. Offsets are relative to the Ethernet header (Eth*), the IPv4 or IPv6 header (Ip*, Ip6*),
+ * the ARP message (Arp*) or the transport header (L4*, Tcp*, Udp*, Sctp*, Icmp*).
+ */
+const enum H {
+  EthHlen = 14,
+  EthType = 12,
+  VlanTagLen = 4,
+  EthPIp = 0x0800,
+  EthPIpv6 = 0x86dd,
+  EthPArp = 0x0806,
+  EthP8021Q = 0x8100,
+  EthP8021AD = 0x88a8,
+  ArpHlen = 4,
+  ArpPlen = 5,
+  ArpOp = 6,
+  ArpFixedLen = 8,
+  IpTotLen = 2,
+  IpFragOff = 6,
+  IpTtl = 8,
+  IpProto = 9,
+  IpSaddr = 12,
+  IpDaddr = 16,
+  IpHlen = 20,
+  IpFlagDf = 0x4000,
+  IpFlagMf = 0x2000,
+  IpOffsetMask = 0x1fff,
+  Ip6PayloadLen = 4,
+  Ip6NextHeader = 6,
+  Ip6HopLimit = 7,
+  Ip6Saddr = 8,
+  Ip6Daddr = 24,
+  Ip6Hlen = 40,
+  Ip6NhHopOpts = 0,
+  Ip6NhRouting = 43,
+  Ip6NhFragment = 44,
+  Ip6NhDstOpts = 60,
+  Ip6FragHlen = 8,
+  Ip6FragOffsetWord = 2,
+  Ip6FragMf = 0x0001,
+  Ip6FragOffsetMask = 0xfff8,
+  ProtoIcmp = 1,
+  ProtoTcp = 6,
+  ProtoUdp = 17,
+  ProtoIcmpv6 = 58,
+  ProtoSctp = 132,
+  /** Source port, then destination port: the same place in TCP, UDP and SCTP. */
+  L4Sport = 0,
+  L4Dport = 2,
+  TcpDoff = 12,
+  TcpFlags = 13,
+  TcpMinHlen = 20,
+  UdpLen = 4,
+  UdpHlen = 8,
+  SctpCommonHlen = 12,
+  SctpChunkHlen = 4,
+  IcmpType = 0,
+  IcmpCode = 1,
+  /** Type, code and checksum: what an ICMP message must hold for the engine to look at it. */
+  IcmpMinLen = 4,
+
+  // Fast path only (see parseIpv4Fast).
+  /** Ethernet + IPv4 header without options: anything shorter can not take the fast path. */
+  FastMinLen = 34,
+  /** EtherType IPv4 (EthPIp), then version 4 with IHL 5: the 24 bits before the TOS byte. */
+  EthIpv4Ihl5 = 0x080045,
+  /** Identification, then flags and fragment offset. */
+  IpIdFrag = 4,
+  /** TTL, protocol, then the header checksum. */
+  IpTtlProtoCheck = 8,
+  /** MF and the fragment offset (IpFlagMf | IpOffsetMask): a whole packet has neither. */
+  IpFragMask = 0x3fff,
+  /** TCP data offset (high nibble), then the flags byte. */
+  TcpDoffFlags = 12,
+}
+
+// Compile-time proof that H agrees with the constants the other wire modules export.
+void ([
+  H.EthHlen, H.EthType, H.VlanTagLen, H.EthPIp, H.EthPIpv6, H.EthPArp, H.EthP8021Q, H.EthP8021AD,
+  H.ArpHlen, H.ArpPlen, H.ArpOp, H.ArpFixedLen,
+  H.IpTotLen, H.IpFragOff, H.IpTtl, H.IpProto, H.IpSaddr, H.IpDaddr, H.IpHlen, H.IpFlagDf, H.IpFlagMf, H.IpOffsetMask,
+  H.Ip6PayloadLen, H.Ip6NextHeader, H.Ip6HopLimit, H.Ip6Saddr, H.Ip6Daddr, H.Ip6Hlen, H.Ip6NhHopOpts, H.Ip6NhRouting,
+  H.Ip6NhFragment, H.Ip6NhDstOpts, H.Ip6FragHlen, H.Ip6FragOffsetWord, H.Ip6FragMf, H.Ip6FragOffsetMask,
+  H.ProtoIcmp, H.ProtoTcp, H.ProtoUdp, H.ProtoIcmpv6, H.ProtoSctp,
+  H.L4Sport, H.L4Dport, H.L4Sport, H.L4Dport, H.L4Sport, H.L4Dport,
+  H.TcpDoff, H.TcpFlags, H.TcpMinHlen, H.UdpLen, H.UdpHlen, H.SctpCommonHlen, H.SctpChunkHlen, H.IcmpType, H.IcmpCode,
+  H.IpIdFrag, H.IpTtlProtoCheck, H.TcpDoffFlags,
+] satisfies [
+  typeof ETH_HLEN, typeof ETH_TYPE, typeof VLAN_TAG_LEN, typeof ETH_P_IP, typeof ETH_P_IPV6, typeof ETH_P_ARP,
+  typeof ETH_P_8021Q, typeof ETH_P_8021AD,
+  typeof ARP_HLEN, typeof ARP_PLEN, typeof ARP_OP, typeof ARP_FIXED_LEN,
+  typeof IPV4_TOT_LEN, typeof IPV4_FRAG_OFF, typeof IPV4_TTL, typeof IPV4_PROTO, typeof IPV4_SADDR, typeof IPV4_DADDR,
+  typeof IPV4_MIN_HLEN, typeof IPV4_FLAG_DF, typeof IPV4_FLAG_MF, typeof IPV4_OFFSET_MASK,
+  typeof IPV6_PAYLOAD_LEN, typeof IPV6_NEXT_HEADER, typeof IPV6_HOP_LIMIT, typeof IPV6_SADDR, typeof IPV6_DADDR,
+  typeof IPV6_HLEN, typeof IPV6_NH_HOPOPTS, typeof IPV6_NH_ROUTING, typeof IPV6_NH_FRAGMENT, typeof IPV6_NH_DSTOPTS,
+  typeof IPV6_FRAG_HLEN, typeof IPV6_FRAG_OFFSET_WORD, typeof IPV6_FRAG_MF, typeof IPV6_FRAG_OFFSET_MASK,
+  typeof IPPROTO_ICMP, typeof IPPROTO_TCP, typeof IPPROTO_UDP, typeof IPPROTO_ICMPV6, typeof IPPROTO_SCTP,
+  typeof TCP_SPORT, typeof TCP_DPORT, typeof UDP_SPORT, typeof UDP_DPORT, typeof SCTP_SPORT, typeof SCTP_DPORT,
+  typeof TCP_DOFF, typeof TCP_FLAGS, typeof TCP_MIN_HLEN, typeof UDP_LEN, typeof UDP_HLEN, typeof SCTP_COMMON_HLEN,
+  typeof SCTP_CHUNK_HLEN, typeof ICMP_TYPE, typeof ICMP_CODE,
+  typeof IPV4_ID, typeof IPV4_TTL, typeof TCP_DOFF,
+]);
 
 /** Puts every field of pf back to its "nothing parsed" value. */
 export function resetParsedFrame(pf: ParsedFrame): void {
@@ -107,11 +217,17 @@ export function resetParsedFrame(pf: ParsedFrame): void {
  * `len` larger than the buffer is clamped to the buffer's end.
  */
 export function parseFrame(buf: Uint8Array, off: number, len: number, pf: ParsedFrame): DropReason {
-  // The common frame first: untagged IPv4 without options, a whole TCP segment or UDP datagram.
-  // Anything else, and any frame the fast path doubts, is parsed again from scratch by the
-  // general code, which alone decides drop reasons: the fast path only ever accepts.
-  if (off >= 0 && len >= Fast.MinLen && off <= buf.length - len && (buf === viewBuf || adoptView(buf))) {
-    if (parseIpv4Fast(view, off, len, pf)) return DropReason.None;
+  // DataView reads truncate a fractional offset where byte indexing would read `undefined`:
+  // such an offset is left to the general path, like a frame the fast path does not take.
+  if (
+    off >= 0 &&
+    len >= H.FastMinLen &&
+    off <= buf.length - len &&
+    Math.floor(off) === off &&
+    (buf === viewBuf || adoptView(buf)) &&
+    parseIpv4Fast(view, off, len, pf)
+  ) {
+    return DropReason.None;
   }
   return parseFrameGeneral(buf, off, len, pf);
 }
@@ -124,7 +240,7 @@ export function parseFrame(buf: Uint8Array, off: number, len: number, pf: Parsed
  * inside it; a detached buffer has length 0 and never gets that far.
  */
 let viewBuf: Uint8Array | null = null;
-let view = new DataView(new ArrayBuffer(0));
+let view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
 
 /**
  * Makes `view` cover buf and returns true, or returns false for a buffer whose length can
@@ -140,43 +256,6 @@ function adoptView(buf: Uint8Array): boolean {
 }
 
 /**
- * What the fast path reads, as a const enum so that it compiles to literals: an imported
- * constant is a property load from the other module's exports object on every use, which
- * costs more than the field it locates. The values are those of ethernet.ts, ipv4.ts, tcp.ts,
- * udp.ts and parsed-frame.ts. Offsets are relative to the Ethernet header (Eth*), the IPv4
- * header (Ip*) or the transport header (L4*, Tcp*, Udp*).
- */
-const enum Fast {
-  EthHlen = 14,
-  EthType = 12,
-  EthPIp = 0x0800,
-  /** EtherType IPv4, then version 4 with IHL 5: the 24 bits before the TOS byte. */
-  EthIpv4Ihl5 = 0x080045,
-  IpHlen = 20,
-  /** Ethernet + IPv4 header without options: anything shorter can not take the fast path. */
-  MinLen = 34,
-  IpTotLen = 2,
-  /** Identification, then flags and fragment offset. */
-  IpIdFrag = 4,
-  /** TTL, protocol, then the header checksum. */
-  IpTtlProtoCheck = 8,
-  IpSaddr = 12,
-  IpDaddr = 16,
-  IpFlagDf = 0x4000,
-  /** MF and the fragment offset: a whole packet has neither. */
-  IpFragMask = 0x3fff,
-  ProtoTcp = 6,
-  ProtoUdp = 17,
-  /** Source port, then destination port: the same place in TCP and UDP. */
-  L4Ports = 0,
-  /** Data offset (high nibble), then the flags byte. */
-  TcpDoffFlags = 12,
-  TcpMinHlen = 20,
-  UdpLen = 4,
-  UdpHlen = 8,
-}
-
-/**
  * The fast path of parseFrame for the frame at v[off, off+len) (all inside the view, len >= 34):
  * when it is an untagged IPv4 packet with IHL 5 holding a whole TCP segment or UDP datagram
  * whose every check passes, fills every field of pf exactly as the general path would and
@@ -185,18 +264,18 @@ const enum Fast {
  * transport header. Each field is read once, a 16- or 32-bit word at a time; the header
  * checksum is the unrolled sum of the ten 16-bit words of the 20-byte header.
  */
-function parseIpv4Fast(v: DataView, off: number, len: number, pf: ParsedFrame): boolean {
-  const typeVerTos = v.getUint32(off + Fast.EthType);
-  if (typeVerTos >>> 8 !== Fast.EthIpv4Ihl5) return false;
-  const l3 = off + Fast.EthHlen;
-  const total = v.getUint16(l3 + Fast.IpTotLen);
+function parseIpv4Fast(v: DataView<ArrayBufferLike>, off: number, len: number, pf: ParsedFrame): boolean {
+  const typeVerTos = v.getUint32(off + H.EthType);
+  if (typeVerTos >>> 8 !== H.EthIpv4Ihl5) return false;
+  const l3 = off + H.EthHlen;
+  const total = v.getUint16(l3 + H.IpTotLen);
   // Bytes past the total length are Ethernet padding; fewer bytes than it means a cut packet.
-  if (total < Fast.IpHlen || total > len - Fast.EthHlen) return false;
-  const idFrag = v.getUint32(l3 + Fast.IpIdFrag);
-  if ((idFrag & Fast.IpFragMask) !== 0) return false;
-  const ttlProtoCheck = v.getUint32(l3 + Fast.IpTtlProtoCheck);
-  const saddr = v.getUint32(l3 + Fast.IpSaddr);
-  const daddr = v.getUint32(l3 + Fast.IpDaddr);
+  if (total < H.IpHlen || total > len - H.EthHlen) return false;
+  const idFrag = v.getUint32(l3 + H.IpIdFrag);
+  if ((idFrag & H.IpFragMask) !== 0) return false;
+  const ttlProtoCheck = v.getUint32(l3 + H.IpTtlProtoCheck);
+  const saddr = v.getUint32(l3 + H.IpSaddr);
+  const daddr = v.getUint32(l3 + H.IpDaddr);
   // RFC 1071 over the ten words: version/IHL with TOS, total length, then two per 32-bit read.
   let sum =
     ((typeVerTos & 0xffff) +
@@ -212,38 +291,38 @@ function parseIpv4Fast(v: DataView, off: number, len: number, pf: ParsedFrame): 
   if (sum !== 0xffff) return false;
 
   const proto = (ttlProtoCheck >>> 16) & 0xff;
-  const l4 = l3 + Fast.IpHlen;
-  const l4Len = total - Fast.IpHlen;
+  const l4 = l3 + H.IpHlen;
+  const l4Len = total - H.IpHlen;
   let tcpFlags = 0;
   let tcpHeaderLen = 0;
-  if (proto === Fast.ProtoTcp) {
-    if (l4Len < Fast.TcpMinHlen) return false;
-    const doffFlags = v.getUint16(l4 + Fast.TcpDoffFlags);
+  if (proto === H.ProtoTcp) {
+    if (l4Len < H.TcpMinHlen) return false;
+    const doffFlags = v.getUint16(l4 + H.TcpDoffFlags);
     tcpHeaderLen = (doffFlags >>> 12) << 2;
-    if (tcpHeaderLen < Fast.TcpMinHlen || tcpHeaderLen > l4Len) return false;
+    if (tcpHeaderLen < H.TcpMinHlen || tcpHeaderLen > l4Len) return false;
     tcpFlags = doffFlags & 0xff;
-  } else if (proto === Fast.ProtoUdp) {
-    if (l4Len < Fast.UdpHlen) return false;
-    const udpLen = v.getUint16(l4 + Fast.UdpLen);
-    if (udpLen < Fast.UdpHlen || udpLen > l4Len) return false;
+  } else if (proto === H.ProtoUdp) {
+    if (l4Len < H.UdpHlen) return false;
+    const udpLen = v.getUint16(l4 + H.UdpLen);
+    if (udpLen < H.UdpHlen || udpLen > l4Len) return false;
   } else {
     return false;
   }
-  const ports = v.getUint32(l4 + Fast.L4Ports);
+  const ports = v.getUint32(l4 + H.L4Sport);
   pf.l2Off = off;
   pf.frameLen = len;
   pf.vlanCount = 0;
-  pf.etherType = Fast.EthPIp;
+  pf.etherType = H.EthPIp;
   pf.l3Off = l3;
   pf.af = 4;
-  pf.ipHeaderLen = Fast.IpHlen;
+  pf.ipHeaderLen = H.IpHlen;
   pf.ipTotalLen = total;
   pf.proto = proto;
   pf.ttl = ttlProtoCheck >>> 24;
-  pf.df = (idFrag & Fast.IpFlagDf) !== 0;
+  pf.df = (idFrag & H.IpFlagDf) !== 0;
   pf.fragment = 0;
-  pf.srcOff = l3 + Fast.IpSaddr;
-  pf.dstOff = l3 + Fast.IpDaddr;
+  pf.srcOff = l3 + H.IpSaddr;
+  pf.dstOff = l3 + H.IpDaddr;
   pf.l4Off = l4;
   pf.l4Len = l4Len;
   pf.sport = ports >>> 16;
@@ -257,7 +336,7 @@ function parseIpv4Fast(v: DataView, off: number, len: number, pf: ParsedFrame): 
   return true;
 }
 
-/** parseFrame for every frame: the reference behaviour the fast path reproduces. */
+/** parseFrame for any frame: the reference behaviour, which the fast path reproduces for its frames. */
 function parseFrameGeneral(buf: Uint8Array, off: number, len: number, pf: ParsedFrame): DropReason {
   resetParsedFrame(pf);
   if (!(off >= 0 && off <= buf.length && len >= 0)) return DropReason.TruncatedEthernet;
@@ -265,25 +344,25 @@ function parseFrameGeneral(buf: Uint8Array, off: number, len: number, pf: Parsed
   pf.l2Off = off;
   pf.frameLen = len;
   const end = off + len;
-  if (len < ETH_HLEN) return DropReason.TruncatedEthernet;
+  if (len < H.EthHlen) return DropReason.TruncatedEthernet;
 
-  let typeOff = off + ETH_TYPE;
-  let etherType = readU16(buf, typeOff);
-  while (etherType === ETH_P_8021Q || etherType === ETH_P_8021AD) {
+  let typeOff = off + H.EthType;
+  let etherType = (buf[typeOff] << 8) | buf[typeOff + 1];
+  while (etherType === H.EthP8021Q || etherType === H.EthP8021AD) {
     // The tag's TCI sits where the EtherType would be; the next EtherType follows it.
-    typeOff += VLAN_TAG_LEN;
+    typeOff += H.VlanTagLen;
     if (typeOff + 2 > end) return DropReason.TruncatedEthernet;
     pf.vlanCount++;
-    etherType = readU16(buf, typeOff);
+    etherType = (buf[typeOff] << 8) | buf[typeOff + 1];
   }
   pf.etherType = etherType;
   const l3Off = typeOff + 2;
   pf.l3Off = l3Off;
 
   let reason: DropReason;
-  if (etherType === ETH_P_IP) reason = parseIpv4(buf, l3Off, end, pf);
-  else if (etherType === ETH_P_IPV6) reason = parseIpv6(buf, l3Off, end, pf);
-  else if (etherType === ETH_P_ARP) return parseArp(buf, l3Off, end, pf);
+  if (etherType === H.EthPIp) reason = parseIpv4(buf, l3Off, end, pf);
+  else if (etherType === H.EthPIpv6) reason = parseIpv6(buf, l3Off, end, pf);
+  else if (etherType === H.EthPArp) return parseArp(buf, l3Off, end, pf);
   else return DropReason.UnknownEtherType;
   if (reason !== DropReason.None) return reason;
   return parseTransport(buf, pf);
@@ -295,10 +374,10 @@ function parseFrameGeneral(buf: Uint8Array, off: number, len: number, pf: Parsed
  * message, and it is not IP. arpOp is filled only for a complete message.
  */
 function parseArp(buf: Uint8Array, l3Off: number, end: number, pf: ParsedFrame): DropReason {
-  if (end - l3Off < ARP_FIXED_LEN) return DropReason.TruncatedEthernet;
-  const need = ARP_FIXED_LEN + 2 * (buf[l3Off + ARP_HLEN] + buf[l3Off + ARP_PLEN]);
+  if (end - l3Off < H.ArpFixedLen) return DropReason.TruncatedEthernet;
+  const need = H.ArpFixedLen + 2 * (buf[l3Off + H.ArpHlen] + buf[l3Off + H.ArpPlen]);
   if (end - l3Off < need) return DropReason.TruncatedEthernet;
-  pf.arpOp = readU16(buf, l3Off + ARP_OP);
+  pf.arpOp = (buf[l3Off + H.ArpOp] << 8) | buf[l3Off + H.ArpOp + 1];
   return DropReason.Arp;
 }
 
@@ -307,31 +386,31 @@ function parseIpv4(buf: Uint8Array, l3Off: number, end: number, pf: ParsedFrame)
   if (avail < 1) return DropReason.TruncatedIp;
   const verIhl = buf[l3Off];
   if (verIhl >>> 4 !== 4) return DropReason.BadIpVersion;
-  if (avail < IPV4_MIN_HLEN) return DropReason.TruncatedIp;
+  if (avail < H.IpHlen) return DropReason.TruncatedIp;
   const ihl = (verIhl & 0x0f) << 2;
-  if (ihl < IPV4_MIN_HLEN) return DropReason.BadIpHeaderLength;
+  if (ihl < H.IpHlen) return DropReason.BadIpHeaderLength;
   if (ihl > avail) return DropReason.TruncatedIp;
-  const total = readU16(buf, l3Off + IPV4_TOT_LEN);
+  const total = (buf[l3Off + H.IpTotLen] << 8) | buf[l3Off + H.IpTotLen + 1];
   // Bytes past the total length are Ethernet padding; fewer bytes than it means a cut packet.
   if (total < ihl || total > avail) return DropReason.BadIpTotalLength;
   if (!ipv4HeaderChecksumOk(buf, l3Off, ihl)) return DropReason.BadIpChecksum;
 
-  const fragWord = readU16(buf, l3Off + IPV4_FRAG_OFF);
+  const fragWord = (buf[l3Off + H.IpFragOff] << 8) | buf[l3Off + H.IpFragOff + 1];
   pf.af = 4;
   pf.ipHeaderLen = ihl;
   pf.ipTotalLen = total;
-  pf.proto = buf[l3Off + IPV4_PROTO];
-  pf.ttl = buf[l3Off + IPV4_TTL];
-  pf.df = (fragWord & IPV4_FLAG_DF) !== 0;
-  pf.srcOff = l3Off + IPV4_SADDR;
-  pf.dstOff = l3Off + IPV4_DADDR;
+  pf.proto = buf[l3Off + H.IpProto];
+  pf.ttl = buf[l3Off + H.IpTtl];
+  pf.df = (fragWord & H.IpFlagDf) !== 0;
+  pf.srcOff = l3Off + H.IpSaddr;
+  pf.dstOff = l3Off + H.IpDaddr;
   pf.l4Off = l3Off + ihl;
   pf.l4Len = total - ihl;
-  if ((fragWord & IPV4_OFFSET_MASK) !== 0) {
+  if ((fragWord & H.IpOffsetMask) !== 0) {
     pf.fragment = 2;
     return DropReason.Fragment;
   }
-  if ((fragWord & IPV4_FLAG_MF) !== 0) pf.fragment = 1;
+  if ((fragWord & H.IpFlagMf) !== 0) pf.fragment = 1;
   return DropReason.None;
 }
 
@@ -339,43 +418,43 @@ function parseIpv6(buf: Uint8Array, l3Off: number, end: number, pf: ParsedFrame)
   const avail = end - l3Off;
   if (avail < 1) return DropReason.TruncatedIp;
   if (buf[l3Off] >>> 4 !== 6) return DropReason.BadIpVersion;
-  if (avail < IPV6_HLEN) return DropReason.TruncatedIp;
-  const total = IPV6_HLEN + readU16(buf, l3Off + IPV6_PAYLOAD_LEN);
+  if (avail < H.Ip6Hlen) return DropReason.TruncatedIp;
+  const total = H.Ip6Hlen + ((buf[l3Off + H.Ip6PayloadLen] << 8) | buf[l3Off + H.Ip6PayloadLen + 1]);
   if (total > avail) return DropReason.BadIpTotalLength;
 
   pf.af = 6;
   pf.ipTotalLen = total;
-  pf.ttl = buf[l3Off + IPV6_HOP_LIMIT];
-  pf.srcOff = l3Off + IPV6_SADDR;
-  pf.dstOff = l3Off + IPV6_DADDR;
+  pf.ttl = buf[l3Off + H.Ip6HopLimit];
+  pf.srcOff = l3Off + H.Ip6Saddr;
+  pf.dstOff = l3Off + H.Ip6Daddr;
   const pktEnd = l3Off + total;
-  let nh = buf[l3Off + IPV6_NEXT_HEADER];
-  let p = l3Off + IPV6_HLEN;
+  let nh = buf[l3Off + H.Ip6NextHeader];
+  let p = l3Off + H.Ip6Hlen;
   let sawFragmentHeader = false;
   // Each iteration consumes at least 8 bytes, so the walk is bounded by the payload length.
   for (;;) {
-    if (nh === IPV6_NH_HOPOPTS || nh === IPV6_NH_ROUTING || nh === IPV6_NH_DSTOPTS) {
+    if (nh === H.Ip6NhHopOpts || nh === H.Ip6NhRouting || nh === H.Ip6NhDstOpts) {
       // RFC 8200 4.3: hop-by-hop options may only follow the fixed header immediately.
-      if (nh === IPV6_NH_HOPOPTS && p !== l3Off + IPV6_HLEN) return DropReason.BadIpv6ExtensionHeader;
+      if (nh === H.Ip6NhHopOpts && p !== l3Off + H.Ip6Hlen) return DropReason.BadIpv6ExtensionHeader;
       if (p + 8 > pktEnd) return DropReason.BadIpv6ExtensionHeader;
       const extLen = (buf[p + 1] + 1) << 3;
       if (p + extLen > pktEnd) return DropReason.BadIpv6ExtensionHeader;
       nh = buf[p];
       p += extLen;
-    } else if (nh === IPV6_NH_FRAGMENT) {
-      if (sawFragmentHeader || p + IPV6_FRAG_HLEN > pktEnd) return DropReason.BadIpv6ExtensionHeader;
+    } else if (nh === H.Ip6NhFragment) {
+      if (sawFragmentHeader || p + H.Ip6FragHlen > pktEnd) return DropReason.BadIpv6ExtensionHeader;
       sawFragmentHeader = true;
-      const word = readU16(buf, p + IPV6_FRAG_OFFSET_WORD);
+      const word = (buf[p + H.Ip6FragOffsetWord] << 8) | buf[p + H.Ip6FragOffsetWord + 1];
       nh = buf[p];
-      p += IPV6_FRAG_HLEN;
-      if ((word & IPV6_FRAG_OFFSET_MASK) !== 0) {
+      p += H.Ip6FragHlen;
+      if ((word & H.Ip6FragOffsetMask) !== 0) {
         // A later fragment: what follows is payload, not headers. proto is the fragment header's next header.
         pf.fragment = 2;
         fillIpv6Rest(pf, l3Off, p, pktEnd, nh);
         return DropReason.Fragment;
       }
       // Offset 0 without M is an "atomic fragment" (RFC 6946): a whole packet.
-      if ((word & IPV6_FRAG_MF) !== 0) pf.fragment = 1;
+      if ((word & H.Ip6FragMf) !== 0) pf.fragment = 1;
     } else {
       break;
     }
@@ -397,30 +476,30 @@ function parseTransport(buf: Uint8Array, pf: ParsedFrame): DropReason {
   const l4 = pf.l4Off;
   const n = pf.l4Len;
   const proto = pf.proto;
-  if (proto === IPPROTO_TCP) {
-    if (n < TCP_MIN_HLEN) return DropReason.TruncatedTransport;
-    const hdrLen = (buf[l4 + TCP_DOFF] >>> 4) << 2;
-    if (hdrLen < TCP_MIN_HLEN || hdrLen > n) return DropReason.BadTransportHeader;
-    pf.sport = readU16(buf, l4 + TCP_SPORT);
-    pf.dport = readU16(buf, l4 + TCP_DPORT);
-    pf.tcpFlags = buf[l4 + TCP_FLAGS];
+  if (proto === H.ProtoTcp) {
+    if (n < H.TcpMinHlen) return DropReason.TruncatedTransport;
+    const hdrLen = (buf[l4 + H.TcpDoff] >>> 4) << 2;
+    if (hdrLen < H.TcpMinHlen || hdrLen > n) return DropReason.BadTransportHeader;
+    pf.sport = (buf[l4 + H.L4Sport] << 8) | buf[l4 + H.L4Sport + 1];
+    pf.dport = (buf[l4 + H.L4Dport] << 8) | buf[l4 + H.L4Dport + 1];
+    pf.tcpFlags = buf[l4 + H.TcpFlags];
     pf.tcpHeaderLen = hdrLen;
-  } else if (proto === IPPROTO_UDP) {
-    if (n < UDP_HLEN) return DropReason.TruncatedTransport;
-    const udpLen = readU16(buf, l4 + UDP_LEN);
+  } else if (proto === H.ProtoUdp) {
+    if (n < H.UdpHlen) return DropReason.TruncatedTransport;
+    const udpLen = (buf[l4 + H.UdpLen] << 8) | buf[l4 + H.UdpLen + 1];
     // A first fragment holds only part of the datagram its UDP length describes.
-    if (udpLen < UDP_HLEN || (udpLen > n && pf.fragment === 0)) return DropReason.BadTransportHeader;
-    pf.sport = readU16(buf, l4 + UDP_SPORT);
-    pf.dport = readU16(buf, l4 + UDP_DPORT);
-  } else if (proto === IPPROTO_SCTP) {
-    if (n < SCTP_COMMON_HLEN) return DropReason.TruncatedTransport;
-    pf.sport = readU16(buf, l4 + SCTP_SPORT);
-    pf.dport = readU16(buf, l4 + SCTP_DPORT);
-    pf.sctpChunk = n >= SCTP_COMMON_HLEN + SCTP_CHUNK_HLEN ? buf[l4 + SCTP_COMMON_HLEN] : -1;
-  } else if ((proto === IPPROTO_ICMP && pf.af === 4) || (proto === IPPROTO_ICMPV6 && pf.af === 6)) {
-    if (n < ICMP_MIN_LEN) return DropReason.TruncatedTransport;
-    pf.icmpType = buf[l4 + ICMP_TYPE];
-    pf.icmpCode = buf[l4 + ICMP_CODE];
+    if (udpLen < H.UdpHlen || (udpLen > n && pf.fragment === 0)) return DropReason.BadTransportHeader;
+    pf.sport = (buf[l4 + H.L4Sport] << 8) | buf[l4 + H.L4Sport + 1];
+    pf.dport = (buf[l4 + H.L4Dport] << 8) | buf[l4 + H.L4Dport + 1];
+  } else if (proto === H.ProtoSctp) {
+    if (n < H.SctpCommonHlen) return DropReason.TruncatedTransport;
+    pf.sport = (buf[l4 + H.L4Sport] << 8) | buf[l4 + H.L4Sport + 1];
+    pf.dport = (buf[l4 + H.L4Dport] << 8) | buf[l4 + H.L4Dport + 1];
+    pf.sctpChunk = n >= H.SctpCommonHlen + H.SctpChunkHlen ? buf[l4 + H.SctpCommonHlen] : -1;
+  } else if ((proto === H.ProtoIcmp && pf.af === 4) || (proto === H.ProtoIcmpv6 && pf.af === 6)) {
+    if (n < H.IcmpMinLen) return DropReason.TruncatedTransport;
+    pf.icmpType = buf[l4 + H.IcmpType];
+    pf.icmpCode = buf[l4 + H.IcmpCode];
   }
   return DropReason.None;
 }
