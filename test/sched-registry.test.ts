@@ -7,7 +7,8 @@ const svc = (): SchedService => ({ dests: new DestTable(2), list: [], schedFlags
 
 describe('scheduler registry', () => {
   it('lists the known names, sorted', () => {
-    assert.deepEqual(schedulerNames(), ['rr', 'wlc', 'wrr']);
+    // Every scheduler of Linux 6.x IPVS (ipvs-facts 2, plus twos).
+    assert.deepEqual(schedulerNames(), ['dh', 'fo', 'lblc', 'lblcr', 'lc', 'mh', 'nq', 'ovf', 'rr', 'sed', 'sh', 'twos', 'wlc', 'wrr']);
   });
 
   it('creates each scheduler by name, a fresh instance per service', () => {
@@ -22,7 +23,7 @@ describe('scheduler registry', () => {
 
   it('rejects an unknown name with an error naming the known ones', () => {
     assert.throws(() => createScheduler('foo', svc()), {
-      message: "unknown scheduler 'foo' (known: rr, wlc, wrr)",
+      message: "unknown scheduler 'foo' (known: dh, fo, lblc, lblcr, lc, mh, nq, ovf, rr, sed, sh, twos, wlc, wrr)",
     });
     assert.throws(() => createScheduler('WLC', svc()), /unknown scheduler 'WLC'/); // names are exact
   });

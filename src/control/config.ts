@@ -116,11 +116,29 @@ export interface RouteConfig {
   dev: string;
 }
 
+/**
+ * A packet classifier rule (`mark` line): packets matching every given criterion get the mark,
+ * as iptables' MARK target gives them to IPVS firewall-mark services. First matching rule wins.
+ */
+export interface MarkRuleConfig {
+  /** 1..2^32-1. */
+  mark: number;
+  /** Transport protocol number, 0 = any. */
+  protocol: number;
+  src: { addr: IpAddress; prefixLen: number } | null;
+  dst: { addr: IpAddress; prefixLen: number } | null;
+  /** Inclusive port ranges, or null for any. */
+  sport: [number, number] | null;
+  dport: [number, number] | null;
+}
+
 export interface DirectorConfig {
   links: LinkConfig[];
   addrs: AddrConfig[];
   neighs: NeighConfig[];
   routes: RouteConfig[];
+  /** Packet marks for firewall-mark services, in file order. */
+  marks?: MarkRuleConfig[];
 }
 
 /** A mistake in a configuration file: where, and why. Loaders throw it before anything is applied. */

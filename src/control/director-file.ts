@@ -6,6 +6,12 @@
  *   neigh IP lladdr MAC dev NAME              a static neighbour (ARP / NDP entry)
  *   route PREFIX|default via IP dev NAME      a route through a gateway
  *   route PREFIX|default dev NAME             an on-link route
+ *   mark N [proto P] [src PREFIX] [dst PREFIX] [sport A[-B]] [dport A[-B]]
+ *                                             packets matching all the given criteria get firewall
+ *                                             mark N (1..4294967295) for `-f N` services, as iptables'
+ *                                             `-j MARK --set-mark N` gives it to IPVS; rules are tried
+ *                                             in file order and the first match wins; P is tcp, udp or
+ *                                             sctp; an address without /PLEN is a single host
  *
  * `#` starts a comment (whole line or trailing); blank lines are skipped. A link must be
  * declared on an earlier line than any addr, neigh or route that uses it. `default` is
@@ -20,6 +26,7 @@ import {
   type IpAddress,
   type LinkConfig,
   type NeighConfig,
+  type MarkRuleConfig,
   type RouteConfig,
 } from './config';
 import {
@@ -42,7 +49,7 @@ class LineError extends Error {}
 
 /** What the loader knows so far, with the line of each earlier fact for duplicate messages. */
 class DirectorBuilder {
-  readonly config: DirectorConfig = { links: [], addrs: [], neighs: [], routes: [] };
+  readonly config: DirectorConfig = { links: [], addrs: [], neighs: [], routes: [], marks: [] };
   private readonly linkLines = new Map<string, number>();
   private readonly macLines = new Map<string, number>();
   private readonly addrLines = new Map<string, number>();
@@ -77,6 +84,10 @@ class DirectorBuilder {
     this.requireLink(dev);
     once(this.routeLines, `${prefix.text}/${prefixLen}`, this.line, `route ${prefix.text}/${prefixLen} is already declared`);
     this.config.routes.push({ prefix, prefixLen, via, dev } satisfies RouteConfig);
+  }
+
+  mark(rule: MarkRuleConfig): void {
+    this.config.marks?.push(rule);
   }
 
   private requireLink(dev: string): void {
@@ -174,7 +185,67 @@ const PARSERS: Readonly<Record<string, KeywordParser>> = {
     }
     b.route(dest.addr, dest.prefixLen, via, w.dev);
   },
+  mark(b, words) {
+    b.mark(parseMarkRule(words));
+  },
 };
+
+const MARK_PROTOCOLS: Readonly<Record<string, number>> = { tcp: 6, udp: 17, sctp: 132 };
+
+function portRange(option: string, text: string): [number, number] {
+  const m = /^([0-9]{1,5})(?:-([0-9]{1,5}))?$/.exec(text);
+  const lo = m ? Number(m[1]) : NaN;
+  const hi = m ? Number(m[2] ?? m[1]) : NaN;
+  if (!m || lo > 65535 || hi > 65535 || lo > hi) {
+    throw new LineError(`bad ${option} "${text}" (a port 0..65535 or a range LOW-HIGH)`);
+  }
+  return [lo, hi];
+}
+
+/** A prefix for a mark rule: IP/PLEN, or a bare address meaning that one host. */
+function matchPrefix(option: string, text: string): { addr: IpAddress; prefixLen: number } {
+  const p = text.includes('/') ? prefix(text) : (() => {
+    const a = address(text);
+    return { addr: a, prefixLen: a.af === 6 ? 128 : 32 };
+  })();
+  if (hasHostBits(p.addr, p.prefixLen)) {
+    throw new LineError(`${option} ${text} has host bits set; did you mean ${networkOf(p.addr, p.prefixLen).text}/${p.prefixLen}?`);
+  }
+  return p;
+}
+
+function parseMarkRule(words: string[]): MarkRuleConfig {
+  const usage = 'expected "mark N [proto tcp|udp|sctp] [src PREFIX] [dst PREFIX] [sport A[-B]] [dport A[-B]]"';
+  if (words.length === 0) throw new LineError(`missing mark value: ${usage}`);
+  const markText = words[0];
+  const mark = /^[0-9]+$/.test(markText) ? Number(markText) : NaN;
+  if (!(mark >= 1 && mark <= 0xffffffff)) throw new LineError(`bad mark "${markText}" (1..4294967295): ${usage}`);
+  const rule: MarkRuleConfig = { mark, protocol: 0, src: null, dst: null, sport: null, dport: null };
+  const seen = new Set<string>();
+  for (let i = 1; i < words.length; i += 2) {
+    const option = words[i];
+    const value = words[i + 1];
+    if (!['proto', 'src', 'dst', 'sport', 'dport'].includes(option)) throw new LineError(`unknown match "${option}": ${usage}`);
+    if (value === undefined) throw new LineError(`"${option}" needs a value: ${usage}`);
+    if (seen.has(option)) throw new LineError(`"${option}" given twice`);
+    seen.add(option);
+    if (option === 'proto') {
+      if (!(value in MARK_PROTOCOLS)) throw new LineError(`bad proto "${value}" (tcp, udp or sctp)`);
+      rule.protocol = MARK_PROTOCOLS[value];
+    } else if (option === 'src' || option === 'dst') {
+      rule[option] = matchPrefix(option, value);
+    } else {
+      rule[option as 'sport' | 'dport'] = portRange(option, value);
+    }
+  }
+  if (rule.src !== null && rule.dst !== null && rule.src.addr.af !== rule.dst.addr.af) {
+    throw new LineError(`src ${rule.src.addr.text} and dst ${rule.dst.addr.text} are of different address families`);
+  }
+  if ((rule.sport !== null || rule.dport !== null) && rule.protocol === 0) {
+    throw new LineError('sport/dport need "proto tcp|udp|sctp" (ports are matched per protocol, as iptables does)');
+  }
+  return rule;
+}
 
 function prefix(text: string): { addr: IpAddress; prefixLen: number } {
   try {
@@ -195,7 +266,7 @@ export function loadDirector(text: string, file: string): DirectorConfig {
     const parse = Object.prototype.hasOwnProperty.call(PARSERS, keyword) ? PARSERS[keyword] : undefined;
     try {
       if (parse === undefined) {
-        throw new LineError(`unknown keyword "${keyword}" (expected link, addr, neigh or route)`);
+        throw new LineError(`unknown keyword "${keyword}" (expected link, addr, neigh, route or mark)`);
       }
       parse(b, rest);
     } catch (e) {

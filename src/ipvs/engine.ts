@@ -33,6 +33,7 @@ import { SCTP_CLOSED } from './sctp-states';
 import { TCP_CLOSE, TCP_TIME_WAIT } from './tcp-states';
 import { Timeouts } from './timeouts';
 import { NO_DESTINATION, Persistence, TABLE_FULL } from './persistence';
+import { MarkClassifier } from './mark-classifier';
 
 /** How long a template whose timer fired while it still controlled connections lives on (each time). */
 const TEMPLATE_GRACE_MS = 60_000;
@@ -79,7 +80,11 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
   private epochSec = -1;
   private tick = 0;
 
+  /** Packet marks for firewall-mark services (director file `mark` lines). */
+  readonly classifier: MarkClassifier;
+
   constructor(readonly router: Router, options: EngineOptions = {}) {
+    this.classifier = new MarkClassifier(router.config.marks ?? []);
     // Typed arrays are zero pages until touched: a large initial capacity costs address space,
     // not memory, and saves rehashing while a busy table fills.
     const cap = options.connCapacity ?? 1 << 20;
@@ -146,14 +151,21 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
       }
     }
 
-    const svc = this.services.lookup(pf.af, proto, buf, pf.dstOff, pf.dport);
+    // A packet that may start a connection: its firewall mark (director file `mark` rules) picks a
+    // fwmark service first, as IPVS looks up by skb->mark before the address.
+    let svc: VirtualService | null = null;
+    if (this.classifier.count !== 0) {
+      const mark = this.classifier.classify(buf, pf);
+      if (mark !== 0) svc = this.services.lookupFwmark(pf.af, mark);
+    }
+    if (svc === null) svc = this.services.lookup(pf.af, proto, buf, pf.dstOff, pf.dport);
     if (svc === null) {
       return this.drop(this.fromReplyingDest(buf) ? DropReason.UnknownReply : DropReason.NoService);
     }
     if (!this.startsConnection(pf)) return this.drop(DropReason.NotConnectionStart);
     if (pf.sport === 20) return this.drop(DropReason.FtpDataSourcePort);
     // A non-persistent service only schedules packets for its own port (port 0 needs -p, issue 4).
-    if (svc.port !== pf.dport && !svc.persistent) return this.drop(DropReason.NoDestination);
+    if (svc.fwmark === 0 && svc.port !== pf.dport && !svc.persistent) return this.drop(DropReason.NoDestination);
     slot = this.schedule(conns, svc, buf);
     if (slot < 0) return this.drop(-slot);
     const sent = this.forwardIn(conns, slot, buf, out, cause);
@@ -388,13 +400,14 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
     for (let i = 0; i < this.replyingDests.length; i++) {
       const d = this.replyingDests[i];
       if (dests.af[d] === pf.af && dests.port[d] === pf.sport && this.destIs(d, buf, pf.srcOff) &&
-        this.serviceProto(d) === pf.proto) {
+        (this.serviceProto(d) === pf.proto || this.serviceProto(d) === 0)) {
         return true;
       }
     }
     return false;
   }
 
+  /** The protocol of the dest's service; 0 for a firewall-mark service (any protocol). */
   private serviceProto(d: number): number {
     return this.services.services[this.dests.service[d]].proto;
   }

@@ -12,6 +12,8 @@ function addrWord(buf: Uint8Array, off: number): number {
 
 export class ServiceTable {
   readonly services: VirtualService[] = [];
+  /** Firewall-mark services (few: looked up by a plain walk). */
+  private readonly fwmarkServices: VirtualService[] = [];
   private readonly heads = new Int32Array(BUCKETS).fill(-1);
   /** Number of services with port 0 (the lookup then also tries port 0). */
   private portZero = 0;
@@ -27,7 +29,10 @@ export class ServiceTable {
 
   add(svc: VirtualService): void {
     this.services.push(svc);
-    if (svc.fwmark !== 0) return;
+    if (svc.fwmark !== 0) {
+      this.fwmarkServices.push(svc);
+      return;
+    }
     const b = ServiceTable.bucket(svc.proto, ServiceTable.foldWords(svc.addr, svc.af), svc.port);
     svc.bucketNext = this.heads[b];
     this.heads[b] = svc.index;
@@ -39,6 +44,13 @@ export class ServiceTable {
     const hit = this.find(af, proto, buf, dstOff, dport);
     if (hit !== null || this.portZero === 0 || dport === 0) return hit;
     return this.find(af, proto, buf, dstOff, 0);
+  }
+
+  /** The firewall-mark service for (family, mark), or null. */
+  lookupFwmark(af: number, mark: number): VirtualService | null {
+    const list = this.fwmarkServices;
+    for (let i = 0; i < list.length; i++) if (list[i].fwmark === mark && list[i].af === af) return list[i];
+    return null;
   }
 
   private find(af: number, proto: number, buf: Uint8Array, dstOff: number, port: number): VirtualService | null {

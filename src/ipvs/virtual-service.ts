@@ -3,7 +3,8 @@
  * its destination list (dest ids, newest first) and its scheduler. Built by the control plane;
  * the data path reads it once per new connection.
  */
-import type { Scheduler, SchedService } from '../sched/scheduler';
+import type { RandomSource, Scheduler, SchedService } from '../sched/scheduler';
+import { DEFAULT_RANDOM_SEED, SeededRandom } from '../sched/seeded-random';
 import type { DestTable } from './dest-table';
 
 export class VirtualService implements SchedService {
@@ -23,6 +24,11 @@ export class VirtualService implements SchedService {
   laddrCursor = 0;
   /** Next service in the same lookup bucket. */
   bucketNext = -1;
+  /**
+   * Random words for twos: a stream per service, seeded from its index, so that a replay makes
+   * the same random choices every time.
+   */
+  readonly random: RandomSource;
 
   constructor(
     readonly index: number,
@@ -34,5 +40,7 @@ export class VirtualService implements SchedService {
     readonly fwmark: number,
     /** Printable identity, e.g. "TCP 192.0.2.10:80". */
     readonly name: string,
-  ) {}
+  ) {
+    this.random = new SeededRandom(DEFAULT_RANDOM_SEED + index);
+  }
 }

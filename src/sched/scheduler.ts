@@ -21,7 +21,7 @@ export interface SchedService {
   readonly schedFlags: number;
   /** Service address family (4 or 6): decides how addresses fold into 32-bit hash keys. */
   readonly af: number;
-  /** Random words for schedulers that draw (twos); absent means Math.random-based. */
+  /** Random words for schedulers that draw (twos); absent: each scheduler uses its own SeededRandom with the default seed. */
   readonly random?: RandomSource;
 }
 
