@@ -67,6 +67,8 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
   /** Next hop towards each dest (null: no route or no neighbour), its address bytes, its tunnel IP ID counter. */
   readonly destHop: (NextHop | null)[] = [];
   readonly destAddrBytes: Uint8Array[] = [];
+  /** "IP:port" of each dest id, for summaries and listings. */
+  readonly destNames: string[] = [];
   destIpId = new Uint16Array(64);
   /** Dest ids of NAT and FULLNAT real servers: a packet from one with no connection is an unknown reply. */
   readonly replyingDests: number[] = [];

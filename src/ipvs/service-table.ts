@@ -46,6 +46,29 @@ export class ServiceTable {
     return this.find(af, proto, buf, dstOff, 0);
   }
 
+  /** Stops a service from matching packets (ipvsadm -D). Its index stays reserved. */
+  remove(svc: VirtualService): void {
+    const fw = this.fwmarkServices.indexOf(svc);
+    if (fw >= 0) {
+      this.fwmarkServices.splice(fw, 1);
+      return;
+    }
+    const b = ServiceTable.bucket(svc.proto, ServiceTable.foldWords(svc.addr, svc.af), svc.port);
+    if (this.heads[b] === svc.index) {
+      this.heads[b] = svc.bucketNext;
+    } else {
+      for (let i = this.heads[b]; i >= 0; i = this.services[i].bucketNext) {
+        const s = this.services[i];
+        if (s.bucketNext === svc.index) {
+          s.bucketNext = svc.bucketNext;
+          break;
+        }
+      }
+    }
+    svc.bucketNext = -1;
+    if (svc.port === 0) this.portZero--;
+  }
+
   /** The firewall-mark service for (family, mark), or null. */
   lookupFwmark(af: number, mark: number): VirtualService | null {
     const list = this.fwmarkServices;
