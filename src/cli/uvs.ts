@@ -3,6 +3,7 @@
  * The `uvs` command: thin entry point. Subcommands parse their arguments here and call the room
  * that does the work; every user mistake ends in one clear line on stderr and a non-zero exit.
  */
+import { runExplainCommand } from './explain-command';
 import { runReplayCommand } from './replay-command';
 
 const USAGE = `usage: uvs <command> [options]
@@ -10,6 +11,8 @@ const USAGE = `usage: uvs <command> [options]
 commands:
   replay IN -o OUT --rules RULES --director DIRECTOR [--summary-json FILE] [--quiet]
         run a capture (pcap or pcapng) through the engine and write what the director transmits
+  explain --rules RULES --director DIRECTOR [--pcap WARM.pcap] [--after S] [--flags F] [--json] tcp|udp CLIENT:PORT VIP:PORT
+        which service, scheduler state and real server a packet would get, and why
   help  this text
 `;
 
@@ -18,6 +21,8 @@ function main(argv: string[]): number {
   switch (command) {
     case 'replay':
       return runReplayCommand(rest);
+    case 'explain':
+      return runExplainCommand(rest);
     case 'help':
     case '-h':
     case '--help':

@@ -74,7 +74,7 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
   readonly replyingDests: number[] = [];
 
   private readonly pf = new ParsedFrame();
-  private readonly persistence = new Persistence();
+  readonly persistence = new Persistence();
   private readonly sched: SchedPacket = { srcKey: 0, dstKey: 0, sport: 0, proto: 0, now: 0 };
   private readonly scratchA = new Uint8Array(16);
   private readonly scratchB = new Uint8Array(16);

@@ -24,6 +24,9 @@ export const TABLE_FULL = -2;
 
 export class Persistence {
   private readonly key = new Uint8Array(32);
+  private keyProto = 0;
+  private keyVport = 0;
+  private keyPortIsService = false;
 
   /**
    * The usable template for the packet's client on `svc`, found or created (scheduling a dest for a
@@ -31,6 +34,39 @@ export class Persistence {
    */
   template(conns: ConnTable, svc: VirtualService, dests: DestTable, buf: Uint8Array, pf: ParsedFrame,
     sp: SchedPacket, now: number): number {
+    this.buildKey(svc, buf, pf);
+    const key = this.key;
+    const proto = this.keyProto;
+    const vport = this.keyVport;
+    let t = conns.lookupTemplate(proto, key, CLIENT, VIRTUAL, vport);
+    if (t >= 0 && (dests.flags[conns.dest(t)] & DEST_AVAILABLE) === 0) {
+      // Its real server was deleted: never match it again, let it expire, schedule afresh.
+      conns.invalidateTemplate(t);
+      t = -1;
+    }
+    if (t >= 0) return t;
+    const d = svc.scheduler.schedule(sp);
+    if (d < 0) return NO_DESTINATION;
+    const timeout = svc.timeout * 1000;
+    t = conns.create(proto, key, CLIENT, 0, VIRTUAL, vport, d, this.keyPortIsService ? dests.port[d] : 0,
+      CONN_F_TEMPLATE | dests.method[d], now + timeout);
+    if (t < 0) return TABLE_FULL;
+    conns.setTemplateTimeout(t, timeout);
+    dests.persistConns[d]++;
+    return t;
+  }
+
+  /** The template that would hold the packet's client (usable or not), without changing anything; -1 if none. */
+  peek(conns: ConnTable, svc: VirtualService, buf: Uint8Array, pf: ParsedFrame): number {
+    this.buildKey(svc, buf, pf);
+    return conns.lookupTemplate(this.keyProto, this.key, CLIENT, VIRTUAL, this.keyVport);
+  }
+
+  /**
+   * Fills the key scratch for the packet (masked client, virtual address) and keyProto, keyVport,
+   * keyPortIsService.
+   */
+  private buildKey(svc: VirtualService, buf: Uint8Array, pf: ParsedFrame): void {
     const key = this.key;
     const af = pf.af;
     this.maskClient(buf, pf.srcOff, af, svc.netmask);
@@ -53,22 +89,9 @@ export class Persistence {
     } else {
       this.copyVirtual(buf, pf.dstOff, af);
     }
-    let t = conns.lookupTemplate(proto, key, CLIENT, VIRTUAL, vport);
-    if (t >= 0 && (dests.flags[conns.dest(t)] & DEST_AVAILABLE) === 0) {
-      // Its real server was deleted: never match it again, let it expire, schedule afresh.
-      conns.invalidateTemplate(t);
-      t = -1;
-    }
-    if (t >= 0) return t;
-    const d = svc.scheduler.schedule(sp);
-    if (d < 0) return NO_DESTINATION;
-    const timeout = svc.timeout * 1000;
-    t = conns.create(proto, key, CLIENT, 0, VIRTUAL, vport, d, portIsService ? dests.port[d] : 0,
-      CONN_F_TEMPLATE | dests.method[d], now + timeout);
-    if (t < 0) return TABLE_FULL;
-    conns.setTemplateTimeout(t, timeout);
-    dests.persistConns[d]++;
-    return t;
+    this.keyProto = proto;
+    this.keyVport = vport;
+    this.keyPortIsService = portIsService;
   }
 
   private maskClient(buf: Uint8Array, off: number, af: number, netmask: number): void {
