@@ -1,10 +1,10 @@
 #!/usr/bin/python3
 """
-Builds the golden scenarios of uvs's forwarding engine ("tests as data", issue 3):
+Builds the golden scenarios of uvs's forwarding engine ("tests as data", issues 3 and 4):
 
     pcaps/<scenario>/in.pcap        input frames
     pcaps/<scenario>/rules          virtual services, `ipvsadm -S -n` format (+ FULLNAT extensions)
-    pcaps/<scenario>/director       links, addresses, neighbours, routes
+    pcaps/<scenario>/director       links, addresses, neighbours, routes (and firewall-mark rules)
     pcaps/<scenario>/expected.pcap  what the director must transmit, in order
     pcaps/<scenario>/expected.json  the counts the replay summary must report
     pcaps/<scenario>/README.md      what the scenario shows
@@ -13,6 +13,8 @@ The expected outputs are a small model of notes/forwarding-spec.md, written per 
 NOT a re-implementation of IPVS: the helpers below only know how ONE frame is rewritten by each forwarding
 method (DR, TUN, NAT, FULLNAT); every scheduling decision, connection state and timeout is worked out by hand
 in the comments of the scenario that relies on it, and written down as data (`new_conn=...`, `drop=...`).
+The one exception is the hashing schedulers (sh-dr, mh-nat): their decisions come from scripts/sched_reference.py,
+the independent reference of the kernel's sh/dh/mh written from the specification.
 
 Deterministic: fixed timestamps, ISNs, IP IDs and ports, and our own pcap writer with a fixed header, so
 running it again gives byte-identical files.
@@ -28,6 +30,12 @@ import struct
 import sys
 
 from scapy.all import ARP, Dot1Q, Ether, ICMP, ICMPv6EchoRequest, IP, IPv6, Raw, TCP, UDP  # noqa: E402
+
+# The hashing schedulers (sh, mh) are not worked out by hand: their decisions come from the independent
+# reference of the kernel's sh/dh/mh in scripts/sched_reference.py (written from the specification, shares
+# nothing with src/sched). Imported as a module: its names TCP/UDP would clash with scapy's.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sched_reference  # noqa: E402
 
 PCAPS = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'pcaps'))
 
@@ -49,6 +57,8 @@ MAC = {
     '10.0.0.12': '02:00:00:00:01:12',
     '10.0.0.13': '02:00:00:00:01:13',
     '10.0.0.14': '02:00:00:00:01:14',
+    '10.0.0.15': '02:00:00:00:01:15',
+    '10.0.0.16': '02:00:00:00:01:16',
     '10.0.0.21': '02:00:00:00:01:21',
     '2001:db8:10::11': '02:00:00:00:06:11',
     '2001:db8:10::12': '02:00:00:00:06:12',
@@ -56,7 +66,7 @@ MAC = {
 
 DROP_REASONS = {  # the names of src/wire/parsed-frame.ts DROP_REASON_NAMES that these scenarios use
     'arp', 'not-balanced-protocol', 'no-service', 'not-connection-start', 'ftp-data-source-port',
-    'ttl-exceeded', 'too-big', 'unknown-reply',
+    'ttl-exceeded', 'too-big', 'unknown-reply', 'no-destination',
 }
 
 
@@ -1106,6 +1116,417 @@ change; IPv6 has no header checksum); hop limit - 1 both ways; replies go to the
     return s
 
 
+# ----------------------------------------------------------------------------------------------------------
+# Issue 4: hashing schedulers (sh, mh), persistence, firewall marks
+
+def director_with(*addrs):
+    """DIRECTOR_V4 plus neighbour entries for the extra real servers `addrs`."""
+    lines = ''.join(f'neigh {a} lladdr {MAC[a]} dev eth0\n' for a in addrs)
+    return DIRECTOR_V4.replace('route default', lines + 'route default')
+
+
+def hash_service(kind, flags, dests):
+    """
+    sched_reference's model of a `-s kind` service (kind sh or mh, `-b` flag bits `flags`) after the `-a` lines
+    `dests` = [(addr, port, weight), ...] were applied in that order: the reference, like the kernel, puts each
+    new dest at the head of its list and rebuilds the table on every add.
+    """
+    scheduler = {'sh': sched_reference.SH, 'mh': sched_reference.MH}[kind]
+    svc = sched_reference.Service(4, flags, scheduler)
+    for addr, port, weight in dests:
+        svc.add(endpoint_key(addr, port), addr, port, weight)
+    return svc
+
+
+def hash_pick(svc, client, sport=0):
+    """The reference's decision for a new TCP connection from client:sport: the dest address, or None."""
+    key = sched_reference.fold(ipaddress.ip_address(client), 4)
+    d = svc.sched.lookup(key, 0, sport, sched_reference.TCP)
+    return None if d is None else str(d.addr)
+
+
+def sh_bucket(svc, client, sport=0):
+    return svc.sched.bucket(sched_reference.fold(ipaddress.ip_address(client), 4), sport, sched_reference.TCP)
+
+
+def sh_dr():
+    sched_reference.self_check()  # the reference first proves itself against the spec's fixed values
+    RS1, RS2, RS3, RS4 = '10.0.0.11', '10.0.0.12', '10.0.0.13', '10.0.0.14'
+    added = [(RS4, 0), (RS1, 1), (RS2, 2), (RS3, 3)]  # the order of the -a lines
+    lines = []
+    for port, flags in ((80, ''), (443, ' -b sh-port')):
+        lines.append(f'-A -t 192.0.2.10:{port} -s sh{flags}')
+        lines += [f'-a -t 192.0.2.10:{port} -r {a}:{port} -g -w {w}' for a, w in added]
+    rules = """
+# Source hashing, DR. Added .14 (w 0), .11 (w 1), .12 (w 2), .13 (w 3): the list (newest first) is
+# .13(3), .12(2), .11(1), .14(0), so the 256-bucket table is laps of .13 .13 .13 .12 .12 .11 .14
+# (36 laps + .13 .13 .13 .12). VIP:80 hashes the client address only; VIP:443 also the source port (sh-port).
+""" + '\n'.join(lines) + '\n'
+    sh80 = hash_service('sh', 0, [(a, 80, w) for a, w in added])
+    sh443 = hash_service('sh', sched_reference.FLAG_2, [(a, 443, w) for a, w in added])
+    # The table shape stated above, checked against the reference (ipvs-schedulers.md 11: max(weight, 1)
+    # buckets per dest per lap, weight 0 still one; 256 = 36 * 7 + 4).
+    names = [str(d.addr) for d in sh80.sched.table]
+    assert names[:7] == [RS3, RS3, RS3, RS2, RS2, RS1, RS4] and names[252:] == [RS3, RS3, RS3, RS2]
+    assert [names.count(a) for a in (RS3, RS2, RS1, RS4)] == [111, 73, 36, 36]
+
+    clients = [f'198.51.100.{i}' for i in range(1, 11)] + [f'203.0.113.{i}' for i in range(11, 21)]
+    picks = {c: hash_pick(sh80, c) for c in clients}
+    # the scenario must show every kind of decision: each weighted server, and the weight-0 one (none)
+    assert set(picks.values()) == {RS1, RS2, RS3, None}, picks
+    ported_client = '198.51.100.1'
+    ported = [(ported_client, p) for p in range(50001, 50009)] + [('203.0.113.14', 50001), ('203.0.113.14', 50002)]
+    port_picks = [hash_pick(sh443, c, p) for c, p in ported]
+    assert len({p for (c, _), p in zip(ported, port_picks) if c == ported_client}) >= 2, port_picks
+
+    table = '\n'.join(f'| {c} | {sh_bucket(sh80, c)} | {picks[c] or "none (weight 0): no-destination"} |'
+                      for c in clients)
+    port_table = '\n'.join(f'| {c}:{p} | {sh_bucket(sh443, c, p)} | {r or "none (weight 0): no-destination"} |'
+                           for (c, p), r in zip(ported, port_picks))
+    readme = f"""
+Source hashing (`-s sh`) over DR real servers .13 (weight 3), .12 (2), .11 (1) and .14 (0), list newest first.
+The 256-bucket table is laps of .13 .13 .13 .12 .12 .11 .14; a client's bucket is hash_32(address, 8) (with
+`-b sh-port`: hash_32(address + source port, 8)). The bucket of the weight-0 server answers none: such clients are
+dropped (no-destination) and their next ACK matches nothing (not-connection-start). Every decision comes from
+scripts/sched_reference.py (sh), not from uvs.
+
+VIP:80 (no port flag): 20 clients each open a connection (SYN, ACK), later a second connection from another
+source port goes to the same server, and the first connection's data follows its entry.
+
+| client | bucket | server |
+|---|---|---|
+{table}
+
+VIP:443 (`-b sh-port`): the source port joins the key, so one client's connections spread over servers, and
+203.0.113.14, whose address alone falls in the weight-0 server's bucket on VIP:80, is served on VIP:443:
+
+| client:port | bucket | server |
+|---|---|---|
+{port_table}
+"""
+    s = Scenario('sh-dr', rules, director_with(RS4), readme,
+                 [(a, port) for port in (80, 443) for a, _ in added])
+
+    def send(t, conn, flags, rs, port, new=False, data=b''):
+        f = conn.c(flags, data, options=SYN_OPTIONS if flags == 'S' else None)
+        if flags == 'S':
+            conn.server_sent(1)  # the SYN-ACK goes straight to the client (DR)
+        if rs is None:
+            s.frame(t, f, drop='no-destination' if flags == 'S' else 'not-connection-start')
+        else:
+            s.frame(t, f, out=dr(f, rs), new_conn=(rs, port) if new else None)
+
+    first = {c: Tcp(c, 40000 + i, VIP, 80, cisn=0x01000000 * i, sisn=0x81000000 + i, ipid=0x100 * i)
+             for i, c in enumerate(clients, start=1)}
+    for i, c in enumerate(clients, start=1):
+        send(i / 100, first[c], 'S', picks[c], 80, new=True)
+        send(i / 100 + 0.001, first[c], 'A', picks[c], 80)
+    for i, c in enumerate(clients, start=1):
+        # another connection of the same client: same bucket, same server (or none again)
+        second = Tcp(c, 42000 + i, VIP, 80, cisn=0x02000000 * i, sisn=0x82000000 + i, ipid=0x100 * i + 0x80)
+        send(1 + i / 100, second, 'S', picks[c], 80, new=True)
+        if picks[c] is not None:
+            send(1 + i / 100 + 0.001, second, 'A', picks[c], 80)
+            send(1 + i / 100 + 0.002, first[c], 'PA', picks[c], 80, data=GET)
+    conns = []
+    for j, ((c, p), rs) in enumerate(zip(ported, port_picks), start=1):
+        conn = Tcp(c, p, VIP, 443, cisn=0x03000000 * j, sisn=0x83000000 + j, ipid=0x5000 + 0x10 * j)
+        conns.append((conn, rs))
+        send(2 + j / 100, conn, 'S', rs, 443, new=True)
+    for j, (conn, rs) in enumerate(conns, start=1):
+        if rs is not None:
+            send(3 + j / 100, conn, 'A', rs, 443)
+    return s
+
+
+def mh_nat():
+    sched_reference.self_check()
+    servers = ['10.0.0.11', '10.0.0.12', '10.0.0.13', '10.0.0.14', '10.0.0.15', '10.0.0.16']
+    weights = [1, 2, 1, 3, 1, 2]
+    rules = """
+# Maglev hashing, NAT, VIP:80 mapped to port 8080. Added .11 .. .16 in this order, so the list (newest first)
+# is .16, .15, .14, .13, .12, .11; weights (gcd 1, rshift 0) give 2, 1, 3, 1, 2, 1 turns per lap.
+-A -t 192.0.2.10:80 -s mh
+""" + ''.join(f'-a -t 192.0.2.10:80 -r {a}:8080 -m -w {w}\n' for a, w in zip(servers, weights))
+    mh = hash_service('mh', 0, [(a, 8080, w) for a, w in zip(servers, weights)])
+    assert [d.name for d in mh.dests] == [endpoint_key(a, 8080) for a in reversed(servers)]
+    assert [mh.sched.setup[endpoint_key(a, 8080)]['turns'] for a in servers] == weights
+    clients = [f'198.51.100.{i}' for i in range(21, 33)] + [f'203.0.113.{i}' for i in range(41, 53)]
+    picks = {c: hash_pick(mh, c) for c in clients}
+    assert set(picks.values()) == set(servers), picks  # every server is chosen by some client
+    slots = {d: sum(1 for x in mh.sched.table if x.name == endpoint_key(d, 8080)) for d in servers}
+    table = '\n'.join(f'| {c} | {picks[c]}:8080 |' for c in clients)
+    setup = '\n'.join(f'| {a}:8080 | {w} | {mh.sched.setup[endpoint_key(a, 8080)]["offset"]} | '
+                      f'{mh.sched.setup[endpoint_key(a, 8080)]["skip"]} | {slots[a]} |'
+                      for a, w in zip(servers, weights))
+    readme = f"""
+Maglev hashing (`-s mh`) over six NAT real servers (VIP:80 -> RS:8080), list .16, .15, .14, .13, .12, .11
+(newest first). The 4093-slot table and every client's slot come from scripts/sched_reference.py (mh), not from
+uvs:
+
+| dest | weight (turns) | offset | skip | slots |
+|---|---|---|---|---|
+{setup}
+
+24 clients open a connection each (SYN in, SYN-ACK out, ACK in; every fourth one also a request and an answer);
+client -> server packets get RS:8080, replies VIP:80 (TTL - 1, checksums updated) to the default gateway. A second
+connection from each of the first six clients, from another source port, lands on the same server (mh without
+`mh-port` hashes the address only). Finally a segment from 10.0.0.15:8080 to a client it has no connection
+with is dropped (unknown-reply).
+
+| client | server |
+|---|---|
+{table}
+"""
+    s = Scenario('mh-nat', rules, director_with('10.0.0.14', '10.0.0.15', '10.0.0.16'), readme,
+                 [(a, 8080) for a in servers])
+
+    def cin(t, conn, f, **kw):
+        s.frame(t, f, out=nat_in(f, conn.server, 8080), **kw)
+
+    def sout(t, f):
+        s.frame(t, f, out=nat_out(f, VIP, 80))
+
+    def handshake(t, conn):
+        cin(t, conn, conn.c('S', options=SYN_OPTIONS), new_conn=(conn.server, 8080))
+        sout(t + 0.001, conn.s('SA', options=SYNACK_OPTIONS))
+        cin(t + 0.002, conn, conn.c('A'))
+
+    for i, c in enumerate(clients, start=1):
+        conn = Tcp(c, 40000 + i, VIP, 80, cisn=0x05000000 * i, sisn=0x85000000 + i, ipid=0x100 * i,
+                   server=picks[c], rport=8080)
+        t = i / 100
+        handshake(t, conn)
+        if i % 4 == 0:
+            cin(t + 0.003, conn, conn.c('PA', GET))
+            sout(t + 0.004, conn.s('PA', OK))
+    for i, c in enumerate(clients[:6], start=1):
+        conn = Tcp(c, 43000 + i, VIP, 80, cisn=0x06000000 * i, sisn=0x86000000 + i, ipid=0x100 * i + 0x80,
+                   server=picks[c], rport=8080)
+        handshake(1 + i / 100, conn)
+    stray = Tcp('198.51.100.99', 40099, VIP, 80, cisn=0, sisn=0x87000000, ipid=0, server='10.0.0.15', rport=8080)
+    s.frame(2.000, stray.s('PA', OK), drop='unknown-reply')
+    return s
+
+
+def persist_rr():
+    rules = """
+# Persistence (-p 60) with rr, DR. Every list (newest first): .13, .12, .11 (rr picks .13, .12, .11, .13, ...).
+-A -t 192.0.2.10:80 -s rr -p 60
+-a -t 192.0.2.10:80 -r 10.0.0.11:80 -g -w 1
+-a -t 192.0.2.10:80 -r 10.0.0.12:80 -g -w 1
+-a -t 192.0.2.10:80 -r 10.0.0.13:80 -g -w 1
+# one template per client /24
+-A -t 192.0.2.10:443 -s rr -p 60 -M 255.255.255.0
+-a -t 192.0.2.10:443 -r 10.0.0.11:443 -g -w 1
+-a -t 192.0.2.10:443 -r 10.0.0.12:443 -g -w 1
+-a -t 192.0.2.10:443 -r 10.0.0.13:443 -g -w 1
+-A -u 192.0.2.10:53 -s rr -p 60
+-a -u 192.0.2.10:53 -r 10.0.0.11:53 -g -w 1
+-a -u 192.0.2.10:53 -r 10.0.0.12:53 -g -w 1
+-a -u 192.0.2.10:53 -r 10.0.0.13:53 -g -w 1
+"""
+    readme = """
+Persistence templates (ipvs-facts section 3) with rr and DR, -p 60; every decision and timer is worked out in
+scripts/make_goldens.py (persist_rr). Clients A 198.51.100.1, B 198.51.100.2, C 203.0.113.3.
+
+VIP:80 (rr picks .13 A1, .12 B1, .11 C1, .13 C2, .12 A4, .11 B3):
+- A: A1 and A2 (another source port) go to .13 through A's template; A1/A2 are reset (gone at 14 s). A2 re-armed
+  the template to 62 s, so A3 at 61.5 s still goes to .13 although its first 60 s are over and it controls
+  nothing. A3 is reset; the template expires at 121.5 s; A4 at 122 s is scheduled afresh: .12.
+- B: B1 stays ESTABLISHED, so when B's template fires at 61 s it lives on for 60 s (to 121 s); B2 at 100 s
+  still goes to .12 and re-arms it to 160 s. B1 and B2 are reset (gone by 120.001 s); the template fires at
+  160 s with nothing to control and is freed: B3 at 160.5 s is scheduled afresh: .11.
+- C: C1's data at 40 s does not refresh the template (only new connections do); C1 is reset at 50 s (gone at
+  60 s); the template expires at 63 s; C2 at 63.5 s is scheduled afresh: .13. C2 stays ESTABLISHED: the new
+  template fires at 123.5 s and 183.5 s and lives on each time, so C3 at 200 s still goes to .13.
+
+VIP:443 with -M 255.255.255.0: 198.51.100.1, .77 and .200 share one template (.13), 203.0.113.5 and .99
+another (.12).
+
+UDP VIP:53 (entries live 300 s): U (198.51.100.1) -> .13, V (203.0.113.3) -> .12, W (198.51.100.9) -> .11.
+U's flow keeps its template alive (fired at 70, 130, 190 s), so a new flow from U at 245 s still goes to .13.
+W's flow lasts until 312.5 s; its template fired at 312 s while it was alive and got another 60 s, so a new flow
+from W at 370 s still goes to .11.
+"""
+    s = Scenario('persist-rr', rules, DIRECTOR_V4, readme,
+                 [(a, p) for p in (80, 443, 53) for a in ('10.0.0.11', '10.0.0.12', '10.0.0.13')])
+    RS1, RS2, RS3 = '10.0.0.11', '10.0.0.12', '10.0.0.13'
+    A, B, C = '198.51.100.1', '198.51.100.2', '203.0.113.3'
+
+    def conn(client, cport, vport, n):
+        return Tcp(client, cport, VIP, vport, cisn=0x01000000 * n, sisn=0x81000000 + n, ipid=0x100 * n)
+
+    def send(t, c, flags, rs, new=False, data=b''):
+        f = c.c(flags, data, options=SYN_OPTIONS if flags == 'S' else None)
+        if flags == 'S':
+            c.server_sent(1)  # the SYN-ACK goes straight to the client (DR)
+        s.frame(t, f, out=dr(f, rs), new_conn=(rs, c.vport) if new else None)
+
+    def udp(t, client, cport, qid, rs, new=False):
+        f = udp_frame(client, cport, VIP, 53, dns_query(qid), ipid=qid)
+        s.frame(t, f, out=dr(f, rs), new_conn=(rs, 53) if new else None)
+
+    # Notation: T(x) = the template of client x on that service; "exp" = when an entry's timer fires.
+    # TCP DR entries (INPUT-ONLY table): SYN -> SYN_RECV (60 s), ACK -> ESTABLISHED (900 s), RST -> CLOSE (10 s).
+    # A template is created with timeout 60 and expires 60 s after its creation; each NEW connection through it
+    # re-arms it to now + its current timeout; packets of existing connections never touch it. When it fires
+    # while it controls a live connection it lives on: timeout 60 for good, re-armed to now + 60; when it fires
+    # controlling nothing it is freed. No two timers (or a timer and a packet) below fall on the same instant.
+    # Times in seconds.
+    a1, b1, a2, c1 = conn(A, 40001, 80, 1), conn(B, 40002, 80, 2), conn(A, 40003, 80, 3), conn(C, 40004, 80, 4)
+    send(0.000, a1, 'S', RS3, new=True)   # no T(A): rr #1 -> .13 (head). T(A) exp 60. A1 SYN_RECV exp 60
+    send(0.001, a1, 'A', RS3)             # A1 ESTABLISHED, exp 900.001
+    send(1.000, b1, 'S', RS2, new=True)   # no T(B): rr #2 -> .12. T(B) exp 61
+    send(1.001, b1, 'A', RS2)             # B1 ESTABLISHED, exp 901.001 (B1 lives to the end)
+    send(2.000, a2, 'S', RS3, new=True)   # T(A) alive (60 > 2): .13, no rr. T(A) re-armed: 2 + 60 = 62
+    send(2.001, a2, 'A', RS3)
+    send(3.000, c1, 'S', RS1, new=True)   # no T(C): rr #3 -> .11. T(C) exp 63
+    send(3.001, c1, 'A', RS1)             # C1 ESTABLISHED, exp 903.001
+    send(4.000, a1, 'RA', RS3)            # A1 CLOSE, exp 14.000
+    send(4.001, a2, 'RA', RS3)            # A2 CLOSE, exp 14.001: from then on T(A) controls nothing
+    # VIP:443, -M 255.255.255.0: the template key is the client's /24. Own rr cursor: .13, .12, ...
+    m = [conn(A, 41001, 443, 11), conn('198.51.100.77', 41002, 443, 12), conn('203.0.113.5', 41003, 443, 13),
+         conn('198.51.100.200', 41004, 443, 14), conn('203.0.113.99', 41005, 443, 15)]
+    send(5.000, m[0], 'S', RS3, new=True)  # no T(198.51.100.0/24): rr #1 -> .13. Template exp 65
+    send(5.001, m[0], 'A', RS3)
+    send(6.000, m[1], 'S', RS3, new=True)  # 198.51.100.77 -> same /24 template: .13 (re-armed to 66)
+    send(6.001, m[1], 'A', RS3)
+    send(7.000, m[2], 'S', RS2, new=True)  # no T(203.0.113.0/24): rr #2 -> .12. Template exp 67
+    send(7.001, m[2], 'A', RS2)
+    send(8.000, m[3], 'S', RS3, new=True)  # 198.51.100.200 -> .13 (template re-armed to 68)
+    send(8.001, m[3], 'A', RS3)
+    send(9.000, m[4], 'S', RS2, new=True)  # 203.0.113.99 -> .12 (template re-armed to 69)
+    send(9.001, m[4], 'A', RS2)
+    # UDP VIP:53: every datagram re-arms its flow's entry to now + 300. Own rr cursor: .13, .12, .11.
+    U, V, W = (A, 5001), (C, 5003), ('198.51.100.9', 5005)
+    udp(10.000, *U, 0x0001, RS3, new=True)   # rr #1 -> .13. T(U) exp 70. U flow exp 310
+    udp(11.000, *V, 0x0002, RS2, new=True)   # rr #2 -> .12. T(V) exp 71. V flow exp 311
+    udp(11.250, *V, 0x0003, RS2)             # V flow exp 311.25 (T(V) fires 71, 131, .., 311 with V alive)
+    udp(12.000, *W, 0x0004, RS1, new=True)   # rr #3 -> .11. T(W) exp 72. W flow exp 312
+    udp(12.500, *W, 0x0005, RS1)             # W flow exp 312.5
+    send(40.000, c1, 'PA', RS1, data=GET)    # C1's data: C1 exp 940; T(C) NOT refreshed, still 63
+    send(50.000, c1, 'RA', RS1)              # C1 CLOSE, exp 60.000
+    # 60.000 C1 gone. 61.000 T(B) fires: it controls B1 (ESTABLISHED) -> lives on, exp 121.000.
+    a3 = conn(A, 40005, 80, 5)
+    send(61.500, a3, 'S', RS3, new=True)  # T(A) alive (62 > 61.5; without A2's re-arm it would have gone at 60)
+    #                                       -> .13, no rr. T(A) re-armed to 121.5
+    send(61.501, a3, 'A', RS3)
+    send(62.000, a3, 'RA', RS3)           # A3 CLOSE, exp 72.000
+    # 63.000 T(C) fires: C1 gone at 60 -> controls nothing -> freed.
+    c2 = conn(C, 40006, 80, 6)
+    send(63.500, c2, 'S', RS3, new=True)  # no T(C): rr #4 -> after .11 wraps to .13. New T(C) exp 123.5
+    send(63.501, c2, 'A', RS3)            # C2 ESTABLISHED, exp 963.501 (lives to the end)
+    # 70 T(U) fires with the U flow alive (310) -> 130; 71 T(V) -> 131; 72 T(W) -> 132; 72.000 A3 gone.
+    b2 = conn(B, 40007, 80, 7)
+    send(100.000, b2, 'S', RS2, new=True)  # T(B) alive (121 > 100; its first 60 s ended at 61): .12, no rr.
+    #                                        Re-armed to 100 + 60 = 160
+    send(100.001, b2, 'A', RS2)
+    send(110.000, b1, 'RA', RS2)          # B1 CLOSE, exp 120.000
+    send(110.001, b2, 'RA', RS2)          # B2 CLOSE, exp 120.001
+    # 120.000 B1 gone, 120.001 B2 gone. 121.500 T(A) fires: A1, A2, A3 all gone -> freed.
+    a4 = conn(A, 40008, 80, 8)
+    send(122.000, a4, 'S', RS2, new=True)  # no T(A): rr #5 -> after .13: .12. New T(A) exp 182
+    send(122.001, a4, 'A', RS2)
+    # 123.5 T(C) fires: C2 ESTABLISHED -> lives on, exp 183.5. 130/131/132 T(U)/T(V)/T(W) -> 190/191/192.
+    # 160.000 T(B) fires: B1, B2 gone -> freed.
+    b3 = conn(B, 40009, 80, 9)
+    send(160.500, b3, 'S', RS1, new=True)  # no T(B): rr #6 -> after .12: .11. New T(B) exp 220.5
+    send(160.501, b3, 'A', RS1)
+    # 183.5 T(C) fires: C2 still ESTABLISHED -> exp 243.5. 190/191/192 templates -> 250/251/252.
+    c3 = conn(C, 40010, 80, 10)
+    send(200.000, c3, 'S', RS3, new=True)  # T(C) alive (243.5): .13, no rr. Re-armed to 260
+    send(200.001, c3, 'A', RS3)
+    # UDP: T(U) fired at 70, 130, 190 with the U flow alive (exp 310): exp 250 now.
+    udp(245.000, A, 5002, 0x0006, RS3, new=True)  # new flow of U's client: T(U) alive -> .13; re-armed to 305
+    # T(W) fires at 252 and 312 with the W flow alive (exp 312.5 > 312) -> exp 372. 312.5: W flow gone.
+    udp(370.000, '198.51.100.9', 5006, 0x0007, RS1, new=True)  # T(W) alive (372 > 370) -> .11, no rr
+    return s
+
+
+def fwmark_dr():
+    rules = """
+# Firewall-mark service 5, rr, DR; the dests have port 0: a connection keeps the packet's port.
+# List (newest first): .13, .12, .11.
+-A -f 5 -s rr
+-a -f 5 -r 10.0.0.11:0 -g -w 1
+-a -f 5 -r 10.0.0.12:0 -g -w 1
+-a -f 5 -r 10.0.0.13:0 -g -w 1
+# ordinary services on ports that the classifier marks too (443) or marks with a mark no service has (8080)
+-A -t 192.0.2.10:443 -s rr
+-a -t 192.0.2.10:443 -r 10.0.0.14:443 -g -w 1
+-A -t 192.0.2.10:8080 -s rr
+-a -t 192.0.2.10:8080 -r 10.0.0.14:8080 -g -w 1
+"""
+    director = director_with('10.0.0.14') + """
+# Packet classifier (tried in order, first match wins)
+mark 7 proto tcp dst 192.0.2.10 dport 8080
+mark 5 proto tcp dst 192.0.2.10 dport 80-443
+mark 6 proto tcp dst 192.0.2.10 dport 443
+mark 5 proto udp src 198.51.100.0/24 dst 192.0.2.10 dport 53
+"""
+    readme = """
+A firewall-mark service (`-A -f 5 -s rr`, DR dests with port 0) fed by the director file's classifier: TCP to
+VIP ports 80-443 and UDP from 198.51.100.0/24 to VIP:53 get mark 5. rr (list .13, .12, .11) over the
+connections of both protocols in arrival order: VIP:80 .13, VIP:443 .12, VIP:200 .11, UDP VIP:53 .13, VIP:80
+again (same client, no persistence) .12, VIP:443 .11. DR keeps every port and address (only MACs, TTL and the
+IPv4 checksum change).
+
+- VIP:443 also has an ordinary service (-> .14): the mark wins (service lookup tries the fwmark first), and the
+  shadowed later rule `mark 6 ... dport 443` never applies (first match wins), so .14:443 gets nothing.
+- VIP:8080 matches `mark 7`, a mark no service has: the lookup falls through to the ordinary VIP:8080 service
+  (-> .14:8080).
+- Not marked, no service (no-service): TCP to VIP:22, :79 and :444 (outside 80-443), TCP to 192.0.2.11:80 (another
+  destination), UDP to VIP:53 from 203.0.113.6 (outside the source prefix), UDP to VIP:80 (the rule is TCP).
+"""
+    s = Scenario('fwmark-dr', rules, director, readme,
+                 [('10.0.0.11', 0), ('10.0.0.12', 0), ('10.0.0.13', 0), ('10.0.0.14', 443), ('10.0.0.14', 8080)])
+    RS1, RS2, RS3, RS4 = '10.0.0.11', '10.0.0.12', '10.0.0.13', '10.0.0.14'
+
+    def conn(client, cport, vport, n, dst=VIP):
+        return Tcp(client, cport, dst, vport, cisn=0x01000000 * n, sisn=0x81000000 + n, ipid=0x100 * n)
+
+    def send(t, c, flags, rs, key_port=None, data=b''):
+        f = c.c(flags, data, options=SYN_OPTIONS if flags == 'S' else None)
+        if flags == 'S':
+            c.server_sent(1)
+        s.frame(t, f, out=dr(f, rs), new_conn=(rs, key_port) if key_port is not None else None)
+
+    def no_service(t, c):
+        s.frame(t, c.c('S', options=SYN_OPTIONS), drop='no-service')
+
+    f1, f2 = conn('198.51.100.1', 40001, 80, 1), conn('198.51.100.2', 40002, 443, 2)
+    f3 = conn('203.0.113.3', 40003, 200, 3)
+    send(0.001, f1, 'S', RS3, 0)                  # mark 5 -> fwmark service: rr #1 -> .13
+    send(0.002, f1, 'A', RS3)
+    send(0.003, f2, 'S', RS2, 0)                  # first match mark 5 (not 6); fwmark before VIP:443: rr #2 -> .12
+    send(0.004, f2, 'A', RS2)
+    no_service(0.005, conn('198.51.100.1', 40009, 22, 9))    # no mark, no VIP:22 service
+    send(0.006, f3, 'S', RS1, 0)                  # port 200 is inside 80-443: rr #3 -> .11
+    no_service(0.007, conn('198.51.100.10', 40010, 79, 10))
+    no_service(0.008, conn('198.51.100.11', 40011, 444, 11))
+    f4 = conn('198.51.100.4', 40004, 8080, 4)
+    send(0.009, f4, 'S', RS4, 8080)               # mark 7: no fwmark-7 service -> VIP:8080 service -> .14
+    q = udp_frame('198.51.100.5', 5005, VIP, 53, dns_query(0x0501), ipid=0x0501)
+    s.frame(0.010, q, out=dr(q, RS3), new_conn=(RS3, 0))  # UDP, mark 5: rr #4 (shared cursor) wraps -> .13
+    q = udp_frame('203.0.113.6', 5006, VIP, 53, dns_query(0x0601), ipid=0x0601)
+    s.frame(0.011, q, drop='no-service')          # source outside 198.51.100.0/24: no mark
+    q = udp_frame('198.51.100.7', 5007, VIP, 80, dns_query(0x0701), ipid=0x0701)
+    s.frame(0.012, q, drop='no-service')          # UDP to port 80: the 80-443 rule is TCP only
+    f5 = conn('198.51.100.1', 40005, 80, 5)
+    send(0.013, f5, 'S', RS2, 0)                  # same client as f1, not persistent: rr #5 -> .12
+    send(0.014, f1, 'PA', RS3, data=GET)          # f1's entry
+    no_service(0.015, conn('198.51.100.12', 40012, 80, 12, dst='192.0.2.11'))  # dst is not the VIP: no mark
+    send(0.016, f2, 'PA', RS2, data=GET)
+    f6 = conn('198.51.100.8', 40006, 443, 6)
+    send(0.017, f6, 'S', RS1, 0)                  # rr #6 -> .11
+    q = udp_frame('198.51.100.5', 5005, VIP, 53, dns_query(0x0502), ipid=0x0502)
+    s.frame(0.018, q, out=dr(q, RS3))             # the UDP flow's entry: .13
+    send(0.019, f3, 'A', RS1)
+    send(0.020, f4, 'A', RS4)
+    return s
+
+
 SCENARIOS = {
     'dr-tcp-rr': dr_tcp_rr,
     'dr-udp-wrr': dr_udp_wrr,
@@ -1119,6 +1540,10 @@ SCENARIOS = {
     'wlc-counts': wlc_counts,
     'ipv6-dr': ipv6_dr,
     'ipv6-nat': ipv6_nat,
+    'sh-dr': sh_dr,
+    'mh-nat': mh_nat,
+    'persist-rr': persist_rr,
+    'fwmark-dr': fwmark_dr,
 }
 
 

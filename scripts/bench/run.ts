@@ -5,11 +5,16 @@
  * process (spawn to exit, output written); the table shows the median. Every output is checked
  * afterwards (count, destinations, checksums, one destination per flow) outside the timing.
  *
- * Usage: npm run bench [-- --runs N] [--json FILE] [--regen] [--uvs FILE.js]
+ * Then the scheduler bench (issue 4, sched-bench.ts): decisions per second of every scheduler at 10,
+ * 100 and 1,000 real servers against the kernel's algorithm run naively, decisions cross-checked;
+ * then the connection table memory.
+ *
+ * Usage: npm run bench [-- --runs N] [--json FILE] [--regen] [--uvs FILE.js] [--only PART]
  *   --runs N     runs per program (default 3)
  *   --json FILE  also write the results as JSON (FILE must be under .bench/ or /tmp)
  *   --regen      regenerate the capture even if the cached one is current
  *   --uvs FILE   the uvs CLI script to time (default dist/src/cli/uvs.js), e.g. an older build
+ *   --only PART  run one part: replay, sched (schedulers) or memory (connection table)
  * Writes only under .bench/ (and /tmp if asked).
  */
 import * as fs from 'node:fs';
@@ -22,6 +27,7 @@ import { ensureBenchFiles } from './gen-capture';
 import type { CaptureCheck } from './pcap-check';
 import { countPcapPackets } from './pcap-check';
 import { failureOf, runTimed } from './run-timed';
+import { runSchedulerBench } from './sched-bench';
 import { renderTable } from './text-table';
 import type { UvsSummary } from './uvs-summary';
 import { verifyRun } from './verify-run';
@@ -55,15 +61,29 @@ const RUN_TIMEOUT_MS = 90_000;
 /** No new round starts after this much bench time. */
 const ROUNDS_BUDGET_S = 150;
 
+/** The parts of the bench --only can pick. */
+type BenchPart = 'replay' | 'sched' | 'memory';
+const BENCH_PARTS: readonly BenchPart[] = ['replay', 'sched', 'memory'];
+
 interface Options {
   runs: number;
   json: string | null;
   regen: boolean;
   uvs: string;
+  /** Run only this part (default: all). */
+  only: BenchPart | null;
+}
+
+/** What the JSON report keeps of the replay part. */
+interface ReplayReport {
+  conditions: ReturnType<typeof collectConditions>;
+  capture: Record<string, unknown>;
+  results: Record<string, unknown>[];
+  targets: Record<string, unknown>[];
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const options: Options = { runs: 3, json: null, regen: false, uvs: DEFAULT_UVS_JS };
+  const options: Options = { runs: 3, json: null, regen: false, uvs: DEFAULT_UVS_JS, only: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--runs') {
@@ -80,8 +100,13 @@ function parseOptions(argv: readonly string[]): Options {
       const file = argv[++i];
       if (!file) throw new Error('--uvs needs the path of the uvs CLI script');
       options.uvs = path.resolve(file);
+    } else if (arg === '--only') {
+      const part = BENCH_PARTS.find((p) => p === argv[i + 1]);
+      if (!part) throw new Error(`--only needs one of ${BENCH_PARTS.join(', ')}`);
+      options.only = part;
+      i++;
     } else {
-      throw new Error(`unknown argument ${arg} (expected --runs N, --json FILE, --regen, --uvs FILE)`);
+      throw new Error(`unknown argument ${arg} (expected --runs N, --json FILE, --regen, --uvs FILE, --only PART)`);
     }
   }
   return options;
@@ -107,11 +132,8 @@ function fmt(n: number, digits: number): string {
   return n.toFixed(digits);
 }
 
-async function main(): Promise<void> {
-  const options = parseOptions(process.argv.slice(2));
-  const benchStart = process.hrtime.bigint();
-  const elapsed = (): number => Number(process.hrtime.bigint() - benchStart) / 1e9;
-
+/** The replay bench (issue 3): its table and targets printed; what the JSON report keeps of it. */
+async function replayBench(options: Options, elapsed: () => number): Promise<ReplayReport> {
   const { manifest, generated } = ensureBenchFiles(options.regen);
   console.log(
     `capture: ${path.relative(REPO_ROOT, BENCH_PATHS.capture)}, ${manifest.packets} packets, ${manifest.flows} flows, ` +
@@ -231,38 +253,61 @@ async function main(): Promise<void> {
     ),
   );
 
+  return {
+    conditions,
+    capture: { ...manifest, file: path.relative(REPO_ROOT, BENCH_PATHS.capture), generatedThisRun: generated },
+    results: results.map((r) => ({
+      program: r.program.name,
+      mode: r.program.mode,
+      command: [path.basename(r.program.command), ...r.program.args.map((a) => a.replace(REPO_ROOT + path.sep, ''))].join(' '),
+      runsSeconds: r.seconds,
+      medianSeconds: medianOf(r),
+      mpps: medianOf(r) === null ? null : inputPackets / (medianOf(r) as number) / 1e6,
+      packetsOut: r.packets,
+      flowsPerDestination: r.check?.flowsPer ?? null,
+      summary: r.summary,
+      failure: r.failure,
+      warnings: r.warnings,
+      note: r.program.note,
+    })),
+    targets: targetResults,
+  };
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const benchStart = process.hrtime.bigint();
+  const elapsed = (): number => Number(process.hrtime.bigint() - benchStart) / 1e9;
+  const wants = (part: BenchPart): boolean => options.only === null || options.only === part;
+
+  const replay = wants('replay') ? await replayBench(options, elapsed) : null;
+
+  // ---- Scheduler decisions per second, uvs against the kernel's algorithm run naively (issue 4) ----
+  // scripts/bench/sched-bench.ts; a decision that differs from the naive peer's prints MISMATCH and
+  // makes the bench exit non-zero.
+  const schedulers = wants('sched') ? await runSchedulerBench() : null;
+  if (schedulers && schedulers.mismatches > 0) {
+    console.log(`\nMISMATCH: ${schedulers.mismatches} scheduler cell(s) disagree with the naive peer (see above)`);
+    process.exitCode = 1;
+  }
+  // ---- end of the scheduler section ---------------------------------------------------------------
+
   // ---- HOOK (lead): connection table bytes per connection at 1M and 10M --------------------------
   // measureConnTableMemory() lives in scripts/bench/conn-memory.ts; the lead replaces its placeholder.
-  console.log('\nConnection table memory');
-  const connTableMemory = await measureConnTableMemory();
-  if (connTableMemory) {
-    for (const m of connTableMemory) console.log(`  ${m.connections} connections: ${fmt(m.bytesPerConnection, 1)} bytes per connection`);
+  let connTableMemory: Awaited<ReturnType<typeof measureConnTableMemory>> = null;
+  if (wants('memory')) {
+    console.log('\nConnection table memory');
+    connTableMemory = await measureConnTableMemory();
+    if (connTableMemory) {
+      for (const m of connTableMemory) console.log(`  ${m.connections} connections: ${fmt(m.bytesPerConnection, 1)} bytes per connection`);
+    }
   }
   // ---- end of HOOK --------------------------------------------------------------------------------
 
   console.log(`\nbench took ${fmt(elapsed(), 1)} s`);
 
   if (options.json) {
-    const report = {
-      conditions,
-      capture: { ...manifest, file: path.relative(REPO_ROOT, BENCH_PATHS.capture), generatedThisRun: generated },
-      results: results.map((r) => ({
-        program: r.program.name,
-        mode: r.program.mode,
-        command: [path.basename(r.program.command), ...r.program.args.map((a) => a.replace(REPO_ROOT + path.sep, ''))].join(' '),
-        runsSeconds: r.seconds,
-        medianSeconds: medianOf(r),
-        mpps: medianOf(r) === null ? null : inputPackets / (medianOf(r) as number) / 1e6,
-        packetsOut: r.packets,
-        flowsPerDestination: r.check?.flowsPer ?? null,
-        summary: r.summary,
-        failure: r.failure,
-        warnings: r.warnings,
-        note: r.program.note,
-      })),
-      targets: targetResults,
-      connTableMemory,
-    };
+    const report = { ...replay, schedulers, connTableMemory };
     fs.writeFileSync(options.json, JSON.stringify(report, null, 2) + '\n');
     console.log(`results written to ${options.json}`);
   }

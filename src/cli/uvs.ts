@@ -4,6 +4,7 @@
  * that does the work; every user mistake ends in one clear line on stderr and a non-zero exit.
  */
 import { runExplainCommand } from './explain-command';
+import { runDirectorCommand } from '../control/daemon/director-command';
 import { runReplayCommand } from './replay-command';
 
 const USAGE = `usage: uvs <command> [options]
@@ -11,6 +12,8 @@ const USAGE = `usage: uvs <command> [options]
 commands:
   replay IN -o OUT --rules RULES --director DIRECTOR [--summary-json FILE] [--quiet]
         run a capture (pcap or pcapng) through the engine and write what the director transmits
+  director --rules RULES --director DIRECTOR [--socket PATH] [--state FILE] [--group NAME]
+        run the director and serve uvsadm on a Unix socket (UVS_SOCKET, default /run/uvs/uvs.sock)
   explain --rules RULES --director DIRECTOR [--pcap WARM.pcap] [--after S] [--flags F] [--json] tcp|udp CLIENT:PORT VIP:PORT
         which service, scheduler state and real server a packet would get, and why
   help  this text
@@ -21,6 +24,8 @@ function main(argv: string[]): number {
   switch (command) {
     case 'replay':
       return runReplayCommand(rest);
+    case 'director':
+      return runDirectorCommand(rest);
     case 'explain':
       return runExplainCommand(rest);
     case 'help':

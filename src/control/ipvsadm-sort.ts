@@ -13,6 +13,11 @@
  * oracle's. Real servers come in list order (newest first) and are sorted the same way.
  */
 import { PROTOCOL_NUMBER, type AddressFamily, type DestConfig, type IpAddress, type ServiceConfig } from './config';
+
+/** What the service comparators and the hash read: only the key (a ServiceConfig or a listing's service). */
+export type KeyedService = Pick<ServiceConfig, 'key'>;
+/** What the real-server comparator reads: address and port. */
+export type AddressedDest = Pick<DestConfig, 'addr' | 'port'>;
 import { ipWord } from './ip-address';
 
 const SVC_TAB_BITS = 8;
@@ -72,14 +77,14 @@ interface ServiceSortKey {
   port: number;
 }
 
-function sortKey(s: ServiceConfig): ServiceSortKey {
+function sortKey(s: KeyedService): ServiceSortKey {
   const k = s.key;
   if (k.kind === 'fwmark') return { fwmark: k.fwmark, af: k.af, protocol: PROTOCOL_NUMBER.tcp, addr: null, port: 0 };
   return { fwmark: 0, af: k.addr.af, protocol: PROTOCOL_NUMBER[k.protocol], addr: k.addr, port: k.port };
 }
 
 /** ipvsadm's ipvs_cmp_services: fwmark, af, protocol, address (wrapped), port. */
-export function compareServices(a: ServiceConfig, b: ServiceConfig): number {
+export function compareServices(a: KeyedService, b: KeyedService): number {
   const ka = sortKey(a);
   const kb = sortKey(b);
   let r = wrappedDiff(ka.fwmark, kb.fwmark);
@@ -96,14 +101,14 @@ export function compareServices(a: ServiceConfig, b: ServiceConfig): number {
 }
 
 /** ipvsadm's ipvs_cmp_dests: address (as wide as the first dest's family, wrapped), port. */
-export function compareDests(a: DestConfig, b: DestConfig): number {
+export function compareDests(a: AddressedDest, b: AddressedDest): number {
   const r = compareAddresses(a.addr.af, a.addr, b.addr);
   if (r !== 0) return r;
   return a.port - b.port;
 }
 
 /** The kernel's service hash bucket (ip_vs_svc_hashkey / ip_vs_svc_fwm_hashkey, pointer 0). */
-export function serviceBucket(s: ServiceConfig): number {
+export function serviceBucket(s: KeyedService): number {
   const k = s.key;
   if (k.kind === 'fwmark') return k.fwmark & SVC_TAB_MASK;
   const w = words(k.addr);
@@ -112,10 +117,10 @@ export function serviceBucket(s: ServiceConfig): number {
 }
 
 /** Services as the kernel dumps them, given the model's creation order (oldest first). */
-export function kernelServiceOrder(services: readonly ServiceConfig[]): ServiceConfig[] {
-  const out: ServiceConfig[] = [];
+export function kernelServiceOrder<T extends KeyedService>(services: readonly T[]): T[] {
+  const out: T[] = [];
   for (const fwmarkTable of [false, true]) {
-    const buckets = new Map<number, ServiceConfig[]>();
+    const buckets = new Map<number, T[]>();
     for (const s of services) {
       if ((s.key.kind === 'fwmark') !== fwmarkTable) continue;
       const b = serviceBucket(s);
@@ -123,17 +128,17 @@ export function kernelServiceOrder(services: readonly ServiceConfig[]): ServiceC
       list.unshift(s); // newest first inside a bucket
       buckets.set(b, list);
     }
-    for (const b of [...buckets.keys()].sort((x, y) => x - y)) out.push(...(buckets.get(b) as ServiceConfig[]));
+    for (const b of [...buckets.keys()].sort((x, y) => x - y)) out.push(...(buckets.get(b) as T[]));
   }
   return out;
 }
 
 /** Services in the order `ipvsadm -L` / `-S` prints them. */
-export function ipvsadmServiceOrder(services: readonly ServiceConfig[]): ServiceConfig[] {
+export function ipvsadmServiceOrder<T extends KeyedService>(services: readonly T[]): T[] {
   return glibcMergeSort(kernelServiceOrder(services), compareServices);
 }
 
 /** A service's real servers in the order `ipvsadm -L` / `-S` prints them. */
-export function ipvsadmDestOrder(dests: readonly DestConfig[]): DestConfig[] {
+export function ipvsadmDestOrder<T extends AddressedDest>(dests: readonly T[]): T[] {
   return glibcMergeSort(dests, compareDests);
 }

@@ -113,18 +113,24 @@ export function addDest(engine: Engine, svc: VirtualService, dc: DestConfig): nu
   engine.destHop[d] = engine.router.route(dc.addr.af, dc.addr.bytes, 0);
   engine.destAddrBytes[d] = dc.addr.bytes;
   engine.destNames[d] = endpointText(dc.addr, dc.port);
-  const replying = dc.method === ForwardMethod.Masq || dc.method === ForwardMethod.FullNat;
-  const at = engine.replyingDests.indexOf(d);
-  if (replying && at < 0) engine.replyingDests.push(d);
-  if (!replying && at >= 0) engine.replyingDests.splice(at, 1);
+  noteReplying(engine, d, dc.method);
   svc.list.unshift(d);
   svc.scheduler.update('add', d, -1);
   return d;
 }
 
+/** Keeps engine.replyingDests (NAT and FULLNAT servers, whose replies cross the director) in step. */
+function noteReplying(engine: Engine, d: number, method: ForwardMethod): void {
+  const replying = method === ForwardMethod.Masq || method === ForwardMethod.FullNat;
+  const at = engine.replyingDests.indexOf(d);
+  if (replying && at < 0) engine.replyingDests.push(d);
+  if (!replying && at >= 0) engine.replyingDests.splice(at, 1);
+}
+
 /** ipvsadm -e: weight, thresholds and method replaced in place. */
 export function editDest(engine: Engine, svc: VirtualService, d: number, dc: DestConfig): void {
   setDest(engine, d, dc, false);
+  noteReplying(engine, d, dc.method);
   svc.scheduler.update('edit', d, -1);
 }
 

@@ -86,6 +86,7 @@ export class Router {
     hop.srcAf = af;
     const src = this.sourceAddress(link, af, nextHopAddr);
     if (src) hop.srcAddr.set(src);
+    hop.prepare();
     return hop;
   }
 

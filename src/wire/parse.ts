@@ -8,9 +8,10 @@
  * length, total length and header checksum; IPv6 payload length; sane transport headers);
  * it does not verify transport checksums (IPVS only does that where it rewrites, see xmit).
  *
- * Speed: the common frame (untagged IPv4 without options carrying a whole TCP segment or UDP
- * datagram) takes a fast path that reads 16- and 32-bit fields through a DataView; every other
- * frame, and any the fast path doubts, is parsed by the general code, which is the reference.
+ * Speed: the common frame (IPv4 without options, untagged or with one VLAN tag, carrying a whole
+ * TCP segment or UDP datagram) takes a fast path that reads 16- and 32-bit fields through a
+ * DataView; every other frame, and any the fast path doubts, is parsed by the general code,
+ * which is the reference.
  * Header offsets are the const enum H (compiled to literals, see there).
  */
 import { ipv4HeaderChecksumOk } from './checksum';
@@ -257,20 +258,30 @@ function adoptView(buf: Uint8Array): boolean {
 
 /**
  * The fast path of parseFrame for the frame at v[off, off+len) (all inside the view, len >= 34):
- * when it is an untagged IPv4 packet with IHL 5 holding a whole TCP segment or UDP datagram
- * whose every check passes, fills every field of pf exactly as the general path would and
- * returns true. Returns false, before writing anything to pf, for any other frame: tags, another
- * EtherType, IP options, a fragment, a bad length or checksum, another transport or a doubtful
- * transport header. Each field is read once, a 16- or 32-bit word at a time; the header
- * checksum is the unrolled sum of the ten 16-bit words of the 20-byte header.
+ * when it is an IPv4 packet with IHL 5, untagged or with one 802.1Q / 802.1ad tag, holding a
+ * whole TCP segment or UDP datagram whose every check passes, fills every field of pf exactly as
+ * the general path would and returns true. Returns false, before writing anything to pf, for any
+ * other frame: two tags or more, another EtherType, IP options, a fragment, a bad length or
+ * checksum, another transport or a doubtful transport header. Each field is read once, a 16- or
+ * 32-bit word at a time; the header checksum is the unrolled sum of the ten 16-bit words of the
+ * 20-byte header.
  */
 function parseIpv4Fast(v: DataView<ArrayBufferLike>, off: number, len: number, pf: ParsedFrame): boolean {
-  const typeVerTos = v.getUint32(off + H.EthType);
+  let typeVerTos = v.getUint32(off + H.EthType);
+  let l3 = off + H.EthHlen;
+  let vlanCount = 0;
+  const tpid = typeVerTos >>> 16;
+  if (tpid === H.EthP8021Q || tpid === H.EthP8021AD) {
+    // One tag: the EtherType and the IP header follow it (more tags go to the general path).
+    if (len < H.FastMinLen + H.VlanTagLen) return false;
+    typeVerTos = v.getUint32(off + H.EthType + H.VlanTagLen);
+    l3 += H.VlanTagLen;
+    vlanCount = 1;
+  }
   if (typeVerTos >>> 8 !== H.EthIpv4Ihl5) return false;
-  const l3 = off + H.EthHlen;
   const total = v.getUint16(l3 + H.IpTotLen);
   // Bytes past the total length are Ethernet padding; fewer bytes than it means a cut packet.
-  if (total < H.IpHlen || total > len - H.EthHlen) return false;
+  if (total < H.IpHlen || total > len - (l3 - off)) return false;
   const idFrag = v.getUint32(l3 + H.IpIdFrag);
   if ((idFrag & H.IpFragMask) !== 0) return false;
   const ttlProtoCheck = v.getUint32(l3 + H.IpTtlProtoCheck);
@@ -311,7 +322,7 @@ function parseIpv4Fast(v: DataView<ArrayBufferLike>, off: number, len: number, p
   const ports = v.getUint32(l4 + H.L4Sport);
   pf.l2Off = off;
   pf.frameLen = len;
-  pf.vlanCount = 0;
+  pf.vlanCount = vlanCount;
   pf.etherType = H.EthPIp;
   pf.l3Off = l3;
   pf.af = 4;

@@ -3,10 +3,10 @@
  * but for the router's TTL decrement; its destination stays the VIP, which the real server
  * holds on a non-ARPing interface.
  */
-import { copyBytes } from '../wire/bytes';
 import { ETH_HLEN } from '../wire/ethernet';
 import { ParsedFrame } from '../wire/parsed-frame';
 import { frameView } from './frame-view';
+import { copyPacket } from './copy-packet';
 import { NextHop } from './next-hop';
 import { forwardVerdict, writeOutputEthernet, writePreparedEthernet } from './output-frame';
 import { decrementTtlOnly, ttlDecrementedChecksum } from './ttl';
@@ -52,7 +52,7 @@ export function xmitDirectRoute(
     }
   }
   writeOutputEthernet(out, outOff, hop, pf.af);
-  copyBytes(src, pf.l3Off, out, l3, ipLen);
+  copyPacket(src, pf.l3Off, out, l3, ipLen);
   decrementTtlOnly(out, l3, pf.af);
   return Dr.EthHlen + ipLen;
 }

@@ -57,7 +57,12 @@ export function writeOutputEthernet(out: Uint8Array, outOff: number, hop: NextHo
 }
 
 /** Stores hop's prepared header at v[off, off+14): the caller has checked the range and hop.ethPrepared. */
-export function writePreparedEthernet(v: DataView<ArrayBufferLike>, off: number, hop: NextHop, etherType: number): void {
+export function writePreparedEthernet(
+  v: DataView<ArrayBufferLike>,
+  off: number,
+  hop: NextHop,
+  etherType: number,
+): void {
   v.setUint32(off, hop.ethWord0);
   v.setUint32(off + 4, hop.ethWord1);
   v.setUint32(off + 8, hop.ethWord2);

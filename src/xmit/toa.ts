@@ -12,6 +12,7 @@ import { IPV4_TOT_LEN } from '../wire/ipv4';
 import { IPV6_PAYLOAD_LEN } from '../wire/ipv6';
 import { IPPROTO_TCP, ParsedFrame, TCP_RST, TCP_SYN } from '../wire/parsed-frame';
 import { TCP_DOFF, TCP_MAX_HLEN, TCP_MIN_HLEN, TCPOPT_TOA } from '../wire/tcp';
+import { copyPacket } from './copy-packet';
 import { tcpAck } from './tcp-seq';
 
 export const TOA_KIND = TCPOPT_TOA;
@@ -62,13 +63,13 @@ export function copyWithToa(src: Uint8Array, pf: ParsedFrame, out: Uint8Array, l
   const addrLen = pf.af === 6 ? 16 : 4;
   // IP header (with any IPv4 options / IPv6 extension headers) and the fixed TCP header.
   const head = pf.l4Off - pf.l3Off + TCP_MIN_HLEN;
-  copyBytes(src, pf.l3Off, out, l3, head);
+  copyPacket(src, pf.l3Off, out, l3, head);
   const opt = l3 + head;
   out[opt] = TOA_KIND;
   out[opt + 1] = len;
   writeU16(out, opt + TOA_PORT, pf.sport);
   copyBytes(src, pf.srcOff, out, opt + TOA_ADDR, addrLen);
-  copyBytes(src, pf.l3Off + head, out, opt + len, pf.ipTotalLen - head);
+  copyPacket(src, pf.l3Off + head, out, opt + len, pf.ipTotalLen - head);
 
   const l4 = l3 + (pf.l4Off - pf.l3Off);
   const doff = out[l4 + TCP_DOFF];

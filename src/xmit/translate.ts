@@ -1,7 +1,6 @@
 /**
  * The forwarding shared by NAT and FULLNAT: copy the IP packet, translate its endpoints, TTL - 1.
  */
-import { copyBytes } from '../wire/bytes';
 import { ETH_HLEN } from '../wire/ethernet';
 import { IPV4_CHECK, IPV4_DADDR, IPV4_MIN_HLEN, IPV4_SADDR, IPV4_TTL } from '../wire/ipv4';
 import { IPPROTO_TCP, IPPROTO_UDP, ParsedFrame } from '../wire/parsed-frame';
@@ -9,6 +8,7 @@ import { TCP_CHECK, TCP_DPORT, TCP_SPORT } from '../wire/tcp';
 import { UDP_CHECK } from '../wire/udp';
 import { rewriteEndpoints } from './endpoint-rewrite';
 import { frameView } from './frame-view';
+import { copyPacket } from './copy-packet';
 import { NextHop } from './next-hop';
 import { forwardVerdict, writeOutputEthernet, writePreparedEthernet } from './output-frame';
 import { decrementTtl } from './ttl';
@@ -82,7 +82,7 @@ export function xmitTranslated(
     }
   }
   writeOutputEthernet(out, outOff, hop, pf.af);
-  copyBytes(src, pf.l3Off, out, l3, ipLen);
+  copyPacket(src, pf.l3Off, out, l3, ipLen);
   rewriteEndpoints(out, pf, l3 - pf.l3Off, pf.l4Len, false, sAddr, sAddrOff, sPort, dAddr, dAddrOff, dPort);
   decrementTtl(out, l3, pf.af);
   return Nat.EthHlen + ipLen;
@@ -125,14 +125,14 @@ function translateInPlace4(
   let sum = ~check & 0xffff;
   let saddr = v.getUint32(l3 + Nat.Ip4Saddr);
   if (sAddr !== null) {
-    const a = ((sAddr[sAddrOff] << 24) | (sAddr[sAddrOff + 1] << 16) | (sAddr[sAddrOff + 2] << 8) | sAddr[sAddrOff + 3]) >>> 0;
+    const a = readAddr4(sAddr, sAddrOff);
     sum += (~(saddr >>> 16) & 0xffff) + (~saddr & 0xffff) + (a >>> 16) + (a & 0xffff);
     saddr = a;
     v.setUint32(l3 + Nat.Ip4Saddr, a);
   }
   let daddr = v.getUint32(l3 + Nat.Ip4Daddr);
   if (dAddr !== null) {
-    const a = ((dAddr[dAddrOff] << 24) | (dAddr[dAddrOff + 1] << 16) | (dAddr[dAddrOff + 2] << 8) | dAddr[dAddrOff + 3]) >>> 0;
+    const a = readAddr4(dAddr, dAddrOff);
     sum += (~(daddr >>> 16) & 0xffff) + (~daddr & 0xffff) + (a >>> 16) + (a & 0xffff);
     daddr = a;
     v.setUint32(l3 + Nat.Ip4Daddr, a);
@@ -156,7 +156,8 @@ function translateInPlace4(
   v.setUint16(checkOff, newCheck);
 
   // TTL - 1 and the header checksum over the ten words (the checksum word itself as 0).
-  const ttlProto = (((v.getUint8(l3 + Nat.Ip4Ttl) - 1) & 0xff) << 8) | v.getUint8(l3 + Nat.Ip4Ttl + 1);
+  const oldTtlProto = v.getUint16(l3 + Nat.Ip4Ttl);
+  const ttlProto = ((((oldTtlProto >>> 8) - 1) & 0xff) << 8) | (oldTtlProto & 0xff);
   const idFrag = v.getUint32(l3 + Nat.Ip4IdFrag);
   let hsum =
     (verTosLen >>> 16) +
@@ -172,4 +173,9 @@ function translateInPlace4(
   hsum = (hsum & 0xffff) + (hsum >>> 16);
   v.setUint32(l3 + Nat.Ip4Ttl, ((ttlProto << 16) | (~hsum & 0xffff)) >>> 0);
   return true;
+}
+
+/** The IPv4 address at a[off..off+4) as an unsigned number (a byte past the array counts as 0, as copyBytes stores it). */
+function readAddr4(a: Uint8Array, off: number): number {
+  return ((a[off] << 24) | (a[off + 1] << 16) | (a[off + 2] << 8) | a[off + 3]) >>> 0;
 }

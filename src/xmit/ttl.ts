@@ -12,7 +12,11 @@ const enum Ttl {
   Ip4Check = 10,
   Ip6HopLimit = 7,
 }
-void ([Ttl.Ip4Ttl, Ttl.Ip4Check, Ttl.Ip6HopLimit] satisfies [typeof IPV4_TTL, typeof IPV4_CHECK, typeof IPV6_HOP_LIMIT]);
+void ([Ttl.Ip4Ttl, Ttl.Ip4Check, Ttl.Ip6HopLimit] satisfies [
+  typeof IPV4_TTL,
+  typeof IPV4_CHECK,
+  typeof IPV6_HOP_LIMIT,
+]);
 
 /**
  * Decrements the TTL when nothing else in the IPv4 header changed, updating the header checksum

@@ -4,12 +4,12 @@
  * real server, which decapsulates it and answers the client directly. The outer family is the
  * real server's, so all four of 4in4, 6in6, 4in6 and 6in4 occur.
  */
-import { copyBytes } from '../wire/bytes';
 import { ETH_HLEN } from '../wire/ethernet';
 import { IPV4_FLAG_DF, IPV4_MIN_HLEN, IPV4_TOS, writeIpv4Header } from '../wire/ipv4';
 import { IPV6_HLEN, ipv6TrafficClass, writeIpv6Header } from '../wire/ipv6';
 import { DropReason, IPPROTO_IPIP, IPPROTO_IPV6, ParsedFrame } from '../wire/parsed-frame';
 import { ecnEncapsulate } from './ecn';
+import { copyPacket } from './copy-packet';
 import { NextHop } from './next-hop';
 import { forwardVerdict, writeOutputEthernet } from './output-frame';
 import { decrementTtl } from './ttl';
@@ -56,7 +56,7 @@ export function xmitIpip(
   writeOutputEthernet(out, outOff, hop, rsAf);
   const l3 = outOff + ETH_HLEN;
   const inner = l3 + outerHdrLen;
-  copyBytes(src, pf.l3Off, out, inner, innerLen);
+  copyPacket(src, pf.l3Off, out, inner, innerLen);
   decrementTtl(out, inner, pf.af);
 
   const innerTos = pf.af === 4 ? src[pf.l3Off + IPV4_TOS] : ipv6TrafficClass(src, pf.l3Off);

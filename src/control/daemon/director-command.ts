@@ -1,0 +1,116 @@
+/**
+ * `uvs director --rules RULES --director DIRECTOR [--socket PATH] [--state FILE] [--group NAME]`:
+ * arguments, start, and a clean stop on SIGINT / SIGTERM (configuration saved, socket closed and
+ * removed). Logs are JSON lines on stderr; a usage mistake is one plain line and exit 2, a
+ * start-up failure an error log line and exit 1.
+ */
+import { ConfigError } from '../config';
+import { DEFAULT_STATE_FILE } from './config-store';
+import { ControlServerError } from './control-server';
+import { DirectorDaemon } from './director-daemon';
+import { UnknownGroupError } from './group-id';
+import { JsonLineLogger, type Logger } from './logger';
+import { socketPath } from './protocol';
+
+export const DIRECTOR_USAGE =
+  'usage: uvs director --rules RULES --director DIRECTOR [--socket PATH] [--state FILE] [--group NAME]\n';
+
+export interface DirectorArgs {
+  rules: string;
+  director: string;
+  socket: string;
+  state: string;
+  group: string | null;
+}
+
+export class DirectorUsageError extends Error {}
+
+const OPTIONS = {
+  '--rules': 'rules',
+  '--director': 'director',
+  '--socket': 'socket',
+  '--state': 'state',
+  '--group': 'group',
+} as const;
+type OptionName = keyof typeof OPTIONS;
+
+export function parseDirectorArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): DirectorArgs {
+  const got: Partial<Record<(typeof OPTIONS)[OptionName], string>> = {};
+  for (let i = 0; i < argv.length; i++) {
+    let name = argv[i];
+    let value: string | undefined;
+    const eq = name.indexOf('=');
+    if (name.startsWith('--') && eq > 0) {
+      value = name.slice(eq + 1);
+      name = name.slice(0, eq);
+    }
+    if (!Object.prototype.hasOwnProperty.call(OPTIONS, name)) {
+      throw new DirectorUsageError(name.startsWith('-') ? `unknown option ${name}` : `unexpected argument ${name}`);
+    }
+    const key = OPTIONS[name as OptionName];
+    if (got[key] !== undefined) throw new DirectorUsageError(`option ${name} given twice`);
+    if (value === undefined) {
+      if (i + 1 >= argv.length) throw new DirectorUsageError(`option ${name} needs a value`);
+      value = argv[++i];
+    }
+    if (value === '') throw new DirectorUsageError(`option ${name} needs a value`);
+    got[key] = value;
+  }
+  if (got.rules === undefined) throw new DirectorUsageError('missing --rules RULES');
+  if (got.director === undefined) throw new DirectorUsageError('missing --director DIRECTOR');
+  return {
+    rules: got.rules,
+    director: got.director,
+    socket: socketPath(got.socket, env),
+    state: got.state ?? DEFAULT_STATE_FILE,
+    group: got.group ?? null,
+  };
+}
+
+/** Starts the director; returns the exit status for a usage error, else 0 (the process runs on). */
+export function runDirectorCommand(argv: string[]): number {
+  if (argv.includes('-h') || argv.includes('--help')) {
+    process.stdout.write(DIRECTOR_USAGE);
+    return 0;
+  }
+  let args: DirectorArgs;
+  try {
+    args = parseDirectorArgs(argv);
+  } catch (e) {
+    if (e instanceof DirectorUsageError) {
+      process.stderr.write(`uvs director: ${e.message}\n${DIRECTOR_USAGE}`);
+      return 2;
+    }
+    throw e;
+  }
+  const logger = new JsonLineLogger();
+  void start(args, logger);
+  return 0;
+}
+
+async function start(args: DirectorArgs, logger: Logger): Promise<void> {
+  let daemon: DirectorDaemon;
+  try {
+    daemon = await DirectorDaemon.start({ ...args, logger });
+  } catch (e) {
+    const known = e instanceof ConfigError || e instanceof ControlServerError || e instanceof UnknownGroupError ||
+      (e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string');
+    logger.log('error', 'director failed to start', { error: known ? (e as Error).message : String((e as Error).stack ?? e) });
+    process.exitCode = 1;
+    return;
+  }
+  const onSignal = (signal: NodeJS.Signals): void => {
+    daemon.stop(signal).then(
+      () => {
+        process.exitCode = 0;
+        // Nothing else keeps the process: it ends once the socket is closed.
+      },
+      (e: unknown) => {
+        logger.log('error', 'error while stopping', { error: (e as Error).message });
+        process.exitCode = 1;
+      },
+    );
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+}
