@@ -39,15 +39,15 @@ const fixture = (name: string): string => readFileSync(path.join(FIXTURES, name)
 // ---------------------------------------------------------------------------------------------
 // The oracle's state file (shared/ipvsadm-oracle/README.md) as a ListingSnapshot
 
-type Record = Map<string, string>;
+type Fields = Map<string, string>;
 
-function records(text: string): { kind: string; kv: Record }[] {
-  const out: { kind: string; kv: Record }[] = [];
+function records(text: string): { kind: string; kv: Fields }[] {
+  const out: { kind: string; kv: Fields }[] = [];
   for (const raw of text.split('\n')) {
     const line = raw.replace(/#.*/, '').trim();
     if (line === '') continue;
     const [kind, ...words] = line.split(/\s+/);
-    const kv: Record = new Map();
+    const kv: Fields = new Map();
     for (const w of words) {
       const eq = w.indexOf('=');
       assert.ok(eq > 0, `bad word ${w}`);
@@ -59,7 +59,7 @@ function records(text: string): { kind: string; kv: Record }[] {
 }
 
 /** strtoull(s, NULL, 0) for the values the fixtures use (decimal or 0x hex, up to 2^53). */
-function num(kv: Record, key: string, dflt: number): number {
+function num(kv: Fields, key: string, dflt: number): number {
   const v = kv.get(key);
   if (v === undefined) return dflt;
   const n = Number(v);
@@ -73,14 +73,14 @@ function address(text: string): IpAddress {
   return a;
 }
 
-const stats = (kv: Record): ListingStats => ({
+const stats = (kv: Fields): ListingStats => ({
   conns: num(kv, 'conns', 0),
   inpkts: num(kv, 'inpkts', 0),
   outpkts: num(kv, 'outpkts', 0),
   inbytes: num(kv, 'inbytes', 0),
   outbytes: num(kv, 'outbytes', 0),
 });
-const rates = (kv: Record): ListingRates => ({
+const rates = (kv: Fields): ListingRates => ({
   cps: num(kv, 'cps', 0),
   inpps: num(kv, 'inpps', 0),
   outpps: num(kv, 'outpps', 0),
@@ -104,7 +104,7 @@ function protocolNumber(word: string): number {
   return Number(w);
 }
 
-function serviceOf(kv: Record): ListingService {
+function serviceOf(kv: Fields): ListingService {
   const af = kv.get('af') === 'inet6' ? 6 : 4;
   const fwmark = num(kv, 'fwmark', 0);
   let key: ServiceKey;
@@ -132,7 +132,7 @@ function serviceOf(kv: Record): ListingService {
   };
 }
 
-function destOf(kv: Record): ListingDest {
+function destOf(kv: Fields): ListingDest {
   return {
     addr: address(kv.get('addr') as string),
     port: num(kv, 'port', 0),
@@ -151,7 +151,7 @@ function destOf(kv: Record): ListingDest {
   };
 }
 
-function connectionOf(kv: Record): ListingConnection {
+function connectionOf(kv: Fields): ListingConnection {
   const end = (a: string, p: string): { addr: IpAddress; port: number } => ({ addr: address(kv.get(a) as string), port: num(kv, p, 0) });
   const pe = kv.get('pe');
   return {
@@ -165,7 +165,7 @@ function connectionOf(kv: Record): ListingConnection {
   };
 }
 
-function daemonOf(kv: Record): ListingSyncDaemon {
+function daemonOf(kv: Fields): ListingSyncDaemon {
   return {
     state: kv.get('state') === 'backup' ? 'backup' : 'master',
     mcastInterface: kv.get('ifn') ?? 'eth0',
