@@ -13,7 +13,9 @@ commands:
   replay IN -o OUT --rules RULES --director DIRECTOR [--summary-json FILE] [--quiet]
         run a capture (pcap or pcapng) through the engine and write what the director transmits
   director --rules RULES --director DIRECTOR [--socket PATH] [--state FILE] [--group NAME]
-        run the director and serve uvsadm on a Unix socket (UVS_SOCKET, default /run/uvs/uvs.sock)
+           [--metrics HOST:PORT] [--replay IN [--replay-speed N|max] [--replay-out OUT] [--replay-loop]]
+        run the director and serve uvsadm on a Unix socket (UVS_SOCKET, default /run/uvs/uvs.sock),
+        Prometheus metrics on /metrics, and optionally feed it a capture (see uvs director -h)
   explain --rules RULES --director DIRECTOR [--pcap WARM.pcap] [--after S] [--flags F] [--json] tcp|udp CLIENT:PORT VIP:PORT
         which service, scheduler state and real server a packet would get, and why
   help  this text

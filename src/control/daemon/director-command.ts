@@ -1,19 +1,34 @@
 /**
- * `uvs director --rules RULES --director DIRECTOR [--socket PATH] [--state FILE] [--group NAME]`:
- * arguments, start, and a clean stop on SIGINT / SIGTERM (configuration saved, socket closed and
- * removed). Logs are JSON lines on stderr; a usage mistake is one plain line and exit 2, a
- * start-up failure an error log line and exit 1.
+ * `uvs director --rules RULES --director DIRECTOR [--socket PATH] [--state FILE] [--group NAME]
+ * [--metrics HOST:PORT] [--replay IN [--replay-speed N|max] [--replay-out OUT] [--replay-loop]]`:
+ * arguments, start, and a clean stop on SIGINT / SIGTERM (feed stopped, configuration saved,
+ * sockets closed, the control socket removed). Logs are JSON lines on stderr; a usage mistake is
+ * one plain line and exit 2, a start-up failure an error log line and exit 1.
  */
+import * as path from 'node:path';
 import { ConfigError } from '../config';
+import { CaptureFormatError } from '../../pcap/capture-format-error';
 import { DEFAULT_STATE_FILE } from './config-store';
 import { ControlServerError } from './control-server';
 import { DirectorDaemon } from './director-daemon';
 import { UnknownGroupError } from './group-id';
 import { JsonLineLogger, type Logger } from './logger';
+import { ListenAddressError, MetricsServerError, parseListenAddress, type ListenAddress } from './metrics-server';
 import { socketPath } from './protocol';
+import { ReplayFeedError } from './replay-feed';
 
 export const DIRECTOR_USAGE =
-  'usage: uvs director --rules RULES --director DIRECTOR [--socket PATH] [--state FILE] [--group NAME]\n';
+  'usage: uvs director --rules RULES --director DIRECTOR [--socket PATH] [--state FILE] [--group NAME]\n' +
+  '                    [--metrics HOST:PORT] [--replay IN [--replay-speed N|max] [--replay-out OUT] [--replay-loop]]\n';
+
+/** --replay and its companions: a capture run through the director's engine. */
+export interface ReplayArgs {
+  input: string;
+  /** Capture seconds per wall-clock second (1 = real time); Infinity for `max`. */
+  speed: number;
+  output: string | null;
+  loop: boolean;
+}
 
 export interface DirectorArgs {
   rules: string;
@@ -21,6 +36,9 @@ export interface DirectorArgs {
   socket: string;
   state: string;
   group: string | null;
+  /** --metrics: where Prometheus scrapes /metrics, or null. */
+  metrics: ListenAddress | null;
+  replay: ReplayArgs | null;
 }
 
 export class DirectorUsageError extends Error {}
@@ -31,11 +49,18 @@ const OPTIONS = {
   '--socket': 'socket',
   '--state': 'state',
   '--group': 'group',
+  '--metrics': 'metrics',
+  '--replay': 'replay',
+  '--replay-speed': 'replaySpeed',
+  '--replay-out': 'replayOut',
 } as const;
 type OptionName = keyof typeof OPTIONS;
+/** Options without a value. */
+const FLAGS = new Set(['--replay-loop']);
 
 export function parseDirectorArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): DirectorArgs {
   const got: Partial<Record<(typeof OPTIONS)[OptionName], string>> = {};
+  const flags = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     let name = argv[i];
     let value: string | undefined;
@@ -43,6 +68,12 @@ export function parseDirectorArgs(argv: readonly string[], env: NodeJS.ProcessEn
     if (name.startsWith('--') && eq > 0) {
       value = name.slice(eq + 1);
       name = name.slice(0, eq);
+    }
+    if (FLAGS.has(name)) {
+      if (value !== undefined) throw new DirectorUsageError(`option ${name} takes no value`);
+      if (flags.has(name)) throw new DirectorUsageError(`option ${name} given twice`);
+      flags.add(name);
+      continue;
     }
     if (!Object.prototype.hasOwnProperty.call(OPTIONS, name)) {
       throw new DirectorUsageError(name.startsWith('-') ? `unknown option ${name}` : `unexpected argument ${name}`);
@@ -58,13 +89,49 @@ export function parseDirectorArgs(argv: readonly string[], env: NodeJS.ProcessEn
   }
   if (got.rules === undefined) throw new DirectorUsageError('missing --rules RULES');
   if (got.director === undefined) throw new DirectorUsageError('missing --director DIRECTOR');
+  let metrics: ListenAddress | null = null;
+  if (got.metrics !== undefined) {
+    try {
+      metrics = parseListenAddress(got.metrics);
+    } catch (e) {
+      if (e instanceof ListenAddressError) throw new DirectorUsageError(`--metrics: ${e.message}`);
+      throw e;
+    }
+  }
   return {
     rules: got.rules,
     director: got.director,
     socket: socketPath(got.socket, env),
     state: got.state ?? DEFAULT_STATE_FILE,
     group: got.group ?? null,
+    metrics,
+    replay: replayArgs(got, flags.has('--replay-loop')),
   };
+}
+
+function replayArgs(got: Partial<Record<(typeof OPTIONS)[OptionName], string>>, loop: boolean): ReplayArgs | null {
+  if (got.replay === undefined) {
+    const stray = got.replaySpeed !== undefined ? '--replay-speed' : got.replayOut !== undefined ? '--replay-out' : loop ? '--replay-loop' : null;
+    if (stray !== null) throw new DirectorUsageError(`option ${stray} needs --replay IN`);
+    return null;
+  }
+  let speed = 1;
+  if (got.replaySpeed !== undefined) speed = parseReplaySpeed(got.replaySpeed);
+  const output = got.replayOut ?? null;
+  if (output !== null && path.resolve(output) === path.resolve(got.replay)) {
+    throw new DirectorUsageError('--replay-out must not be the --replay input');
+  }
+  return { input: got.replay, speed, output, loop };
+}
+
+/** `max`, or a positive decimal number (capture seconds per second). */
+export function parseReplaySpeed(text: string): number {
+  if (text === 'max') return Infinity;
+  const n = /^(\d+(\.\d*)?|\.\d+)$/.test(text) ? Number(text) : NaN;
+  if (!(n > 0) || !Number.isFinite(n)) {
+    throw new DirectorUsageError(`--replay-speed: '${text}' is not a positive number or 'max'`);
+  }
+  return n;
 }
 
 /** Starts the director; returns the exit status for a usage error, else 0 (the process runs on). */
@@ -94,6 +161,7 @@ async function start(args: DirectorArgs, logger: Logger): Promise<void> {
     daemon = await DirectorDaemon.start({ ...args, logger });
   } catch (e) {
     const known = e instanceof ConfigError || e instanceof ControlServerError || e instanceof UnknownGroupError ||
+      e instanceof MetricsServerError || e instanceof ReplayFeedError || e instanceof CaptureFormatError ||
       (e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string');
     logger.log('error', 'director failed to start', { error: known ? (e as Error).message : String((e as Error).stack ?? e) });
     process.exitCode = 1;

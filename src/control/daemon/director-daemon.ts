@@ -7,6 +7,10 @@
  * one (a restart gives back exactly what was running), else from --rules, and is written to the
  * state file as soon as the socket is ours. A director file without links runs the control plane alone: the engine
  * exists and answers every listing, but no frame is read from the network.
+ *
+ * Options: --metrics serves Prometheus text on HTTP (metrics-server.ts, metrics.ts); --replay runs
+ * a capture through the engine (replay-feed.ts), and then the rate estimators follow the
+ * capture's clock instead of the wall clock (estimator-clock.ts).
  */
 import * as fs from 'node:fs';
 import type { RulesConfig } from '../config';
@@ -19,7 +23,12 @@ import { ControlServer } from './control-server';
 import { DirectorControl } from './director-control';
 import { directorSchedulers, EngineMirror } from './engine-mirror';
 import { resolveGroup } from './group-id';
+import type { ReplayArgs } from './director-command';
+import { engineEstimatorClock } from './estimator-clock';
 import type { Logger } from './logger';
+import { directorMetricsPage } from './metrics';
+import { formatListenAddress, MetricsServer, type ListenAddress } from './metrics-server';
+import { ReplayFeed } from './replay-feed';
 import { StatsBook } from './stats-book';
 
 export interface DirectorDaemonOptions {
@@ -35,6 +44,10 @@ export interface DirectorDaemonOptions {
   /** Files for names in listings without -n (default /etc/hosts and /etc/services). */
   hostsFile?: string;
   servicesFile?: string;
+  /** Where to serve Prometheus metrics (/metrics), or null / absent for none. */
+  metrics?: ListenAddress | null;
+  /** A capture to run through the engine, or null / absent. */
+  replay?: ReplayArgs | null;
 }
 
 export class DirectorDaemon {
@@ -45,10 +58,18 @@ export class DirectorDaemon {
     readonly control: DirectorControl,
     readonly mirror: EngineMirror,
     private readonly server: ControlServer,
-    private readonly timer: NodeJS.Timeout,
+    /** The wall-clock estimator timer (null when a feed drives the estimators). */
+    private readonly timer: NodeJS.Timeout | null,
+    readonly stats: StatsBook,
+    readonly metrics: MetricsServer | null,
+    readonly feed: ReplayFeed | null,
   ) {}
 
-  /** Loads everything, opens the socket; throws ConfigError, ControlServerError, UnknownGroupError. */
+  /**
+   * Loads everything, opens the socket (and the metrics listener, the capture); throws ConfigError,
+   * ControlServerError, UnknownGroupError, MetricsServerError, ReplayFeedError, CaptureFormatError
+   * or a file system error. The feed, if any, starts once the director has started.
+   */
   static async start(opts: DirectorDaemonOptions): Promise<DirectorDaemon> {
     const log = opts.logger;
     const apply = { schedulers: directorSchedulers() };
@@ -68,8 +89,22 @@ export class DirectorDaemon {
     }
 
     const mirror = EngineMirror.build(config, director);
-    const clock = opts.clock ?? (() => performance.now());
+    const replay = opts.replay ?? null;
+    // A fed director's estimators run on the capture's clock (sampled by the feed); an idle one's
+    // on the wall clock, every 2 s.
+    const clock = opts.clock ?? (replay !== null ? engineEstimatorClock(mirror.engine) : () => performance.now());
     const stats = new StatsBook(mirror.engine, clock);
+    // Opened before the socket, so a bad capture is a start-up error; run once the director has started.
+    const feed = replay === null ? null : ReplayFeed.open({
+      input: replay.input,
+      speed: replay.speed,
+      output: replay.output,
+      loop: replay.loop,
+      engine: mirror.engine,
+      links: director.links.map((l) => l.name),
+      sample: () => stats.sample(),
+      logger: log,
+    });
     const hosts = opts.hostsFile ?? '/etc/hosts';
     const services = opts.servicesFile ?? '/etc/services';
     const control = new DirectorControl({
@@ -81,21 +116,39 @@ export class DirectorDaemon {
       apply,
       names: () => readNames(hosts, services),
     });
-    const server = await ControlServer.listen({
-      path: opts.socket,
-      gid,
-      handle: (req) => control.execute(req),
-      logger: log,
-    });
+    let server: ControlServer;
+    try {
+      server = await ControlServer.listen({
+        path: opts.socket,
+        gid,
+        handle: (req) => control.execute(req),
+        logger: log,
+      });
+    } catch (e) {
+      await feed?.discard();
+      throw e;
+    }
     // Written once the socket is ours (a second director on a busy socket must not touch it).
+    let metrics: MetricsServer | null = null;
     try {
       saveState(opts.state, config);
+      if (opts.metrics !== undefined && opts.metrics !== null) {
+        metrics = await MetricsServer.listen({
+          listen: opts.metrics,
+          page: () => directorMetricsPage(control.rules, mirror, stats),
+          logger: log,
+        });
+      }
     } catch (e) {
+      await feed?.discard();
       await server.close();
       throw e;
     }
-    const timer = setInterval(() => stats.sample(), ESTIMATOR_PERIOD_MS);
-    timer.unref();
+    let timer: NodeJS.Timeout | null = null;
+    if (feed === null || opts.clock !== undefined) {
+      timer = setInterval(() => stats.sample(), ESTIMATOR_PERIOD_MS);
+      timer.unref();
+    }
     log.log('info', 'director started', {
       pid: process.pid,
       socket: opts.socket,
@@ -104,13 +157,16 @@ export class DirectorDaemon {
       director: opts.director,
       links: director.links.length,
       services: config.services.length,
+      ...(metrics !== null ? { metrics: formatListenAddress(metrics.address) } : {}),
+      ...(replay !== null ? { replay: replay.input } : {}),
     });
-    if (director.links.length > 0) {
+    if (director.links.length > 0 && feed === null) {
       log.log('warn', 'no packet I/O is attached to the director: it serves the control plane only', {
         links: director.links.map((l) => l.name),
       });
     }
-    return new DirectorDaemon(opts, control, mirror, server, timer);
+    feed?.start();
+    return new DirectorDaemon(opts, control, mirror, server, timer, stats, metrics, feed);
   }
 
   /** Saves the configuration, closes and removes the socket. Safe to call more than once. */
@@ -120,7 +176,9 @@ export class DirectorDaemon {
   }
 
   private async doStop(reason: string): Promise<void> {
-    clearInterval(this.timer);
+    if (this.timer !== null) clearInterval(this.timer);
+    await this.feed?.stop();
+    await this.metrics?.close();
     await this.server.close();
     try {
       saveState(this.opts.state, this.control.rules as RulesConfig);
