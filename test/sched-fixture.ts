@@ -49,6 +49,7 @@ export class SchedFixture {
     this.dests.weight[id] = weight;
     if (weight > 0) this.dests.lastWeight[id] = weight;
     this.dests.flags[id] = DEST_AVAILABLE;
+    this.dests.touch(id);
     this.list.unshift(id);
     this.sched.update('add', id, -1);
     return this;
@@ -58,6 +59,7 @@ export class SchedFixture {
     const id = this.id(name);
     this.dests.weight[id] = weight;
     if (weight > 0) this.dests.lastWeight[id] = weight;
+    this.dests.touch(id);
     this.sched.update('edit', id, -1);
     return this;
   }
@@ -67,6 +69,7 @@ export class SchedFixture {
     const index = this.list.indexOf(id);
     this.list.splice(index, 1);
     this.dests.flags[id] &= ~DEST_AVAILABLE;
+    this.dests.touch(id);
     this.sched.update('delete', id, index);
     return this;
   }
@@ -75,6 +78,7 @@ export class SchedFixture {
     const id = this.id(name);
     this.dests.activeConns[id] = active;
     this.dests.inactConns[id] = inactive;
+    this.dests.touch(id); // as the engine's writers do: schedulers index the list by these notes
     return this;
   }
 
@@ -82,6 +86,7 @@ export class SchedFixture {
     const id = this.id(name);
     if (on) this.dests.flags[id] |= DEST_OVERLOAD;
     else this.dests.flags[id] &= ~DEST_OVERLOAD;
+    this.dests.touch(id);
     return this;
   }
 
@@ -126,6 +131,11 @@ export interface CrossCheckOptions {
   count(rand: (n: number) => number): number;
   /** Random words for the scheduler's service (twos). */
   random?: RandomSource;
+  /**
+   * Announce count and OVERLOAD changes only through dests.touch(), as the engine does, and call
+   * update('edit') only when the weight changed (default: update('edit') after every change).
+   */
+  touchOnly?: boolean;
 }
 
 /**
@@ -159,6 +169,7 @@ export function crossCheck(
       const d: ModelDest = { id: dests.allocate(), weight: options.weight(rand), active: 0, inactive: 0, overload: false };
       dests.weight[d.id] = d.weight;
       dests.flags[d.id] = DEST_AVAILABLE;
+      dests.touch(d.id);
       model.unshift(d);
       list.unshift(d.id);
       sched.update('add', d.id, -1);
@@ -167,9 +178,11 @@ export function crossCheck(
       const [d] = model.splice(at, 1);
       list.splice(at, 1);
       dests.flags[d.id] &= ~DEST_AVAILABLE;
+      dests.touch(d.id);
       sched.update('delete', d.id, at);
     } else if (op <= 5 && model.length > 0) {
       const d = model[rand(model.length)];
+      const weightBefore = d.weight;
       if (rand(3) === 0) d.weight = options.weight(rand);
       d.active = options.count(rand);
       d.inactive = options.count(rand);
@@ -178,7 +191,8 @@ export function crossCheck(
       dests.activeConns[d.id] = d.active;
       dests.inactConns[d.id] = d.inactive;
       dests.flags[d.id] = DEST_AVAILABLE | (d.overload ? DEST_OVERLOAD : 0);
-      sched.update('edit', d.id, -1);
+      dests.touch(d.id);
+      if (options.touchOnly !== true || d.weight !== weightBefore) sched.update('edit', d.id, -1);
       edits++;
     } else {
       const want = reference(model);

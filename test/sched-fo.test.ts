@@ -4,7 +4,7 @@
  * newest); connection counts are ignored.
  */
 import assert from 'node:assert/strict';
-import { foScheduler } from '../src/sched/fo';
+import { foSchedulerTreeFrom } from '../src/sched/fo';
 import { crossCheck, type ModelDest, picksBinding, SchedFixture, seq } from './sched-fixture';
 
 const fo = (): SchedFixture => new SchedFixture('fo');
@@ -62,15 +62,23 @@ describe('fo scheduler', () => {
       return best === null ? -1 : best.id;
     }
 
-    it('agrees on 10,000 decisions with random weights, counts and flags', () => {
-      const { nones, edits } = crossCheck(foScheduler, refFo, {
-        seed: 1204,
-        // Few distinct small weights, so ties are common.
-        weight: (rand) => [0, 1 + rand(3), 1 + rand(65535), 1 + rand(2 ** 31 - 1)][rand(10) < 7 ? rand(2) : 2 + rand(2)],
-        count: (rand) => rand(1000),
+    // The walk (short lists) and the tree (forced from 0 dests on; count and OVERLOAD changes
+    // announced by touch() alone, as the engine does) against the same reference.
+    for (const [mode, factory, touchOnly] of [
+      ['the walk', foSchedulerTreeFrom(Infinity), false],
+      ['the tree', foSchedulerTreeFrom(0), true],
+    ] as const) {
+      it(`agrees on 10,000 decisions with random weights, counts and flags (${mode})`, () => {
+        const { nones, edits } = crossCheck(factory, refFo, {
+          touchOnly,
+          seed: 1204,
+          // Few distinct small weights, so ties are common.
+          weight: (rand) => [0, 1 + rand(3), 1 + rand(65535), 1 + rand(2 ** 31 - 1)][rand(10) < 7 ? rand(2) : 2 + rand(2)],
+          count: (rand) => rand(1000),
+        });
+        assert.ok(nones > 50 && nones < 5000, `nones = ${nones}`);
+        assert.ok(edits > 1000, `edits = ${edits}`);
       });
-      assert.ok(nones > 50 && nones < 5000, `nones = ${nones}`);
-      assert.ok(edits > 1000, `edits = ${edits}`);
-    });
+    }
   });
 });

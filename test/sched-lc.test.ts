@@ -5,7 +5,7 @@
  * to the first dest in list order (the newest). Weights matter only as "0 or not".
  */
 import assert from 'node:assert/strict';
-import { lcScheduler } from '../src/sched/lc';
+import { lcSchedulerTreeFrom } from '../src/sched/lc';
 import { crossCheck, type ModelDest, picksBinding, SchedFixture, seq } from './sched-fixture';
 
 const lc = (): SchedFixture => new SchedFixture('lc');
@@ -96,15 +96,23 @@ describe('lc scheduler', () => {
       return least === null ? -1 : least.id;
     }
 
-    it('agrees on 10,000 decisions with random weights, counts and flags', () => {
-      const { nones, edits } = crossCheck(lcScheduler, refLc, {
-        seed: 1201,
-        weight: (rand) => [0, 1 + rand(3), 1 + rand(65535), 1 + rand(2 ** 31 - 1)][rand(4)],
-        // Mostly tiny counts (many ties), sometimes large, rarely past the 32-bit wrap.
-        count: (rand) => [rand(3), rand(100000), rand(2 ** 31)][rand(10) < 8 ? rand(2) : 2],
+    // The walk (short lists) and the tree (forced from 0 dests on; count and OVERLOAD changes
+    // announced by touch() alone, as the engine does) against the same reference.
+    for (const [mode, factory, touchOnly] of [
+      ['the walk', lcSchedulerTreeFrom(Infinity), false],
+      ['the tree', lcSchedulerTreeFrom(0), true],
+    ] as const) {
+      it(`agrees on 10,000 decisions with random weights, counts and flags (${mode})`, () => {
+        const { nones, edits } = crossCheck(factory, refLc, {
+          touchOnly,
+          seed: 1201,
+          weight: (rand) => [0, 1 + rand(3), 1 + rand(65535), 1 + rand(2 ** 31 - 1)][rand(4)],
+          // Mostly tiny counts (many ties), sometimes large, rarely past the 32-bit wrap.
+          count: (rand) => [rand(3), rand(100000), rand(2 ** 31)][rand(10) < 8 ? rand(2) : 2],
+        });
+        assert.ok(nones > 50 && nones < 5000, `nones = ${nones}`);
+        assert.ok(edits > 1000, `edits = ${edits}`);
       });
-      assert.ok(nones > 50 && nones < 5000, `nones = ${nones}`);
-      assert.ok(edits > 1000, `edits = ${edits}`);
-    });
+    }
   });
 });

@@ -5,7 +5,7 @@
  * it, a later one replaces it only when load(choice) * weight(d) > load(d) * weight(choice).
  */
 import assert from 'node:assert/strict';
-import { nqScheduler } from '../src/sched/nq';
+import { nqSchedulerTreeFrom } from '../src/sched/nq';
 import { crossCheck, type ModelDest, picksBinding, SchedFixture, seq } from './sched-fixture';
 
 const nq = (): SchedFixture => new SchedFixture('nq');
@@ -69,15 +69,23 @@ describe('nq scheduler', () => {
       return choice === null ? -1 : choice.id;
     }
 
-    it('agrees on 10,000 decisions with random weights, counts and flags', () => {
-      const { nones, edits } = crossCheck(nqScheduler, refNq, {
-        seed: 1203,
-        weight: (rand) => [0, 1 + rand(3), 1 + rand(65535), 1 + rand(2 ** 31 - 1)][rand(4)],
-        // Zero active often (the idle shortcut), else small, large or past the int wrap.
-        count: (rand) => [0, rand(3), rand(100000), rand(2 ** 31)][rand(10) < 8 ? rand(3) : 3],
+    // The walk (short lists) and the tree (forced from 0 dests on; count and OVERLOAD changes
+    // announced by touch() alone, as the engine does) against the same reference.
+    for (const [mode, factory, touchOnly] of [
+      ['the walk', nqSchedulerTreeFrom(Infinity), false],
+      ['the tree', nqSchedulerTreeFrom(0), true],
+    ] as const) {
+      it(`agrees on 10,000 decisions with random weights, counts and flags (${mode})`, () => {
+        const { nones, edits } = crossCheck(factory, refNq, {
+          touchOnly,
+          seed: 1203,
+          weight: (rand) => [0, 1 + rand(3), 1 + rand(65535), 1 + rand(2 ** 31 - 1)][rand(4)],
+          // Zero active often (the idle shortcut), else small, large or past the int wrap.
+          count: (rand) => [0, rand(3), rand(100000), rand(2 ** 31)][rand(10) < 8 ? rand(3) : 3],
+        });
+        assert.ok(nones > 50 && nones < 5000, `nones = ${nones}`);
+        assert.ok(edits > 1000, `edits = ${edits}`);
       });
-      assert.ok(nones > 50 && nones < 5000, `nones = ${nones}`);
-      assert.ok(edits > 1000, `edits = ${edits}`);
-    });
+    }
   });
 });

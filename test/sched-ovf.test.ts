@@ -4,7 +4,7 @@
  * the first in list order (the newest). Inactive connections are ignored.
  */
 import assert from 'node:assert/strict';
-import { ovfScheduler } from '../src/sched/ovf';
+import { ovfSchedulerTreeFrom } from '../src/sched/ovf';
 import { crossCheck, type ModelDest, picksBinding, SchedFixture, seq } from './sched-fixture';
 
 const ovf = (): SchedFixture => new SchedFixture('ovf');
@@ -56,15 +56,23 @@ describe('ovf scheduler', () => {
       return best === null ? -1 : best.id;
     }
 
-    it('agrees on 10,000 decisions with random weights, counts and flags', () => {
-      const { nones, edits } = crossCheck(ovfScheduler, refOvf, {
-        seed: 1205,
-        weight: (rand) => [0, 1 + rand(3), 1 + rand(65535), 1 + rand(2 ** 31 - 1)][rand(10) < 7 ? rand(2) : 2 + rand(2)],
-        // Counts around the small weights, so active > weight, = weight and < weight all occur.
-        count: (rand) => [rand(5), rand(100000), rand(2 ** 31)][rand(10) < 8 ? 0 : 1 + rand(2)],
+    // The walk (short lists) and the tree (forced from 0 dests on; count and OVERLOAD changes
+    // announced by touch() alone, as the engine does) against the same reference.
+    for (const [mode, factory, touchOnly] of [
+      ['the walk', ovfSchedulerTreeFrom(Infinity), false],
+      ['the tree', ovfSchedulerTreeFrom(0), true],
+    ] as const) {
+      it(`agrees on 10,000 decisions with random weights, counts and flags (${mode})`, () => {
+        const { nones, edits } = crossCheck(factory, refOvf, {
+          touchOnly,
+          seed: 1205,
+          weight: (rand) => [0, 1 + rand(3), 1 + rand(65535), 1 + rand(2 ** 31 - 1)][rand(10) < 7 ? rand(2) : 2 + rand(2)],
+          // Counts around the small weights, so active > weight, = weight and < weight all occur.
+          count: (rand) => [rand(5), rand(100000), rand(2 ** 31)][rand(10) < 8 ? 0 : 1 + rand(2)],
+        });
+        assert.ok(nones > 50 && nones < 5000, `nones = ${nones}`);
+        assert.ok(edits > 1000, `edits = ${edits}`);
       });
-      assert.ok(nones > 50 && nones < 5000, `nones = ${nones}`);
-      assert.ok(edits > 1000, `edits = ${edits}`);
-    });
+    }
   });
 });

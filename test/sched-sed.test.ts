@@ -6,7 +6,7 @@
  * (newer) dest; a later weight-0 dest cannot win (its side is 0).
  */
 import assert from 'node:assert/strict';
-import { sedScheduler } from '../src/sched/sed';
+import { sedSchedulerTreeFrom } from '../src/sched/sed';
 import { crossCheck, type ModelDest, picksBinding, SchedFixture, seq } from './sched-fixture';
 
 const sed = (): SchedFixture => new SchedFixture('sed');
@@ -89,14 +89,22 @@ describe('sed scheduler', () => {
       return choice === null ? -1 : choice.id;
     }
 
-    it('agrees on 10,000 decisions with random weights, counts and flags', () => {
-      const { nones, edits } = crossCheck(sedScheduler, refSed, {
-        seed: 1202,
-        weight: (rand) => [0, 1 + rand(3), 1 + rand(65535), 1 + rand(2 ** 31 - 1)][rand(4)],
-        count: (rand) => [rand(3), rand(100000), rand(2 ** 31)][rand(10) < 8 ? rand(2) : 2],
+    // The walk (short lists) and the tree (forced from 0 dests on; count and OVERLOAD changes
+    // announced by touch() alone, as the engine does) against the same reference.
+    for (const [mode, factory, touchOnly] of [
+      ['the walk', sedSchedulerTreeFrom(Infinity), false],
+      ['the tree', sedSchedulerTreeFrom(0), true],
+    ] as const) {
+      it(`agrees on 10,000 decisions with random weights, counts and flags (${mode})`, () => {
+        const { nones, edits } = crossCheck(factory, refSed, {
+          touchOnly,
+          seed: 1202,
+          weight: (rand) => [0, 1 + rand(3), 1 + rand(65535), 1 + rand(2 ** 31 - 1)][rand(4)],
+          count: (rand) => [rand(3), rand(100000), rand(2 ** 31)][rand(10) < 8 ? rand(2) : 2],
+        });
+        assert.ok(nones > 50 && nones < 5000, `nones = ${nones}`);
+        assert.ok(edits > 1000, `edits = ${edits}`);
       });
-      assert.ok(nones > 50 && nones < 5000, `nones = ${nones}`);
-      assert.ok(edits > 1000, `edits = ${edits}`);
-    });
+    }
   });
 });

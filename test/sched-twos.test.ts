@@ -13,7 +13,7 @@
 import assert from 'node:assert/strict';
 import type { RandomSource } from '../src/sched/scheduler';
 import { DEFAULT_RANDOM_SEED, randomBelow, SeededRandom } from '../src/sched/seeded-random';
-import { twosScheduler } from '../src/sched/twos';
+import { twosSchedulerTreeFrom } from '../src/sched/twos';
 import { crossCheck, type ModelDest, picksBinding, SchedFixture, seq } from './sched-fixture';
 
 /** A RandomSource that returns the given words in order and counts how many were taken. */
@@ -24,15 +24,31 @@ class ScriptedWords implements RandomSource {
     if (this.taken >= this.words.length) throw new Error(`script of ${this.words.length} words exhausted`);
     return this.words[this.taken++];
   }
+
+  /** The same script, at the same place. */
+  clone(): ScriptedWords {
+    const copy = new ScriptedWords(this.words);
+    copy.taken = this.taken;
+    return copy;
+  }
 }
 
 const PKT = { srcKey: 0, dstKey: 0, sport: 0, proto: 6, now: 0 };
 
-/** A twos scheduler on the fixture's service, drawing from `words`; returns a picker of names. */
-function twosWith(f: SchedFixture, words: RandomSource): () => string {
-  const sched = twosScheduler({ ...f.svc, random: words });
+/**
+ * A twos scheduler on the fixture's service (walking the list), drawing from `words`; returns a
+ * picker of names. Each pick is made again by a twos that uses its prefix sums from 0 dests on,
+ * from a copy of the words, and must agree (dest and words taken): every hand-worked case below
+ * holds for both paths.
+ */
+function twosWith(f: SchedFixture, words: ScriptedWords): () => string {
+  const sched = twosSchedulerTreeFrom(Infinity)({ ...f.svc, random: words });
   return () => {
+    const copy = words.clone();
+    const tree = twosSchedulerTreeFrom(0)({ ...f.svc, random: copy });
     const id = sched.schedule(PKT);
+    assert.equal(tree.schedule(PKT), id, 'the prefix sums pick what the walk picks');
+    assert.equal(copy.taken, words.taken, 'both take the same words');
     return id < 0 ? '-' : f.order()[f.list.indexOf(id)];
   };
 }
@@ -250,22 +266,30 @@ describe('twos scheduler', () => {
       };
     }
 
-    it('agrees on 10,000 decisions with random weights, counts, flags and words', () => {
-      const mine = new SeededRandom(77);
-      const theirs = new SeededRandom(77);
-      rejections = 0;
-      const { nones, edits } = crossCheck(twosScheduler, refTwos(() => theirs.nextU32()), {
-        seed: 1206,
-        random: mine,
-        // Weights up to 2^27 keep the sum of 12 below 2^31 (the prose's unbounded arithmetic then
-        // equals the kernel's int); large totals make the rejection loop frequent.
-        weight: (rand) => [0, 1 + rand(3), 1 + rand(65535), 1 + rand(2 ** 27)][rand(4)],
-        count: (rand) => [rand(3), rand(100000), rand(2 ** 31)][rand(10) < 8 ? rand(2) : 2],
+    // The walk (short lists) and the tree (forced from 0 dests on; count and OVERLOAD changes
+    // announced by touch() alone, as the engine does) against the same reference.
+    for (const [mode, factory, touchOnly] of [
+      ['the walk', twosSchedulerTreeFrom(Infinity), false],
+      ['the tree', twosSchedulerTreeFrom(0), true],
+    ] as const) {
+      it(`agrees on 10,000 decisions with random weights, counts, flags and words (${mode})`, () => {
+        const mine = new SeededRandom(77);
+        const theirs = new SeededRandom(77);
+        rejections = 0;
+        const { nones, edits } = crossCheck(factory, refTwos(() => theirs.nextU32()), {
+          touchOnly,
+          seed: 1206,
+          random: mine,
+          // Weights up to 2^27 keep the sum of 12 below 2^31 (the prose's unbounded arithmetic then
+          // equals the kernel's int); large totals make the rejection loop frequent.
+          weight: (rand) => [0, 1 + rand(3), 1 + rand(65535), 1 + rand(2 ** 27)][rand(4)],
+          count: (rand) => [rand(3), rand(100000), rand(2 ** 31)][rand(10) < 8 ? rand(2) : 2],
+        });
+        assert.ok(nones > 50 && nones < 5000, `nones = ${nones}`);
+        assert.ok(edits > 1000, `edits = ${edits}`);
+        assert.ok(rejections > 20, `rejections = ${rejections}`);
+        assert.equal(mine.nextU32(), theirs.nextU32()); // both consumed the same number of words
       });
-      assert.ok(nones > 50 && nones < 5000, `nones = ${nones}`);
-      assert.ok(edits > 1000, `edits = ${edits}`);
-      assert.ok(rejections > 20, `rejections = ${rejections}`);
-      assert.equal(mine.nextU32(), theirs.nextU32()); // both consumed the same number of words
-    });
+    }
   });
 });

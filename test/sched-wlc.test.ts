@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { DEST_OVERLOAD, DestTable } from '../src/ipvs/dest-table';
-import { wlcScheduler } from '../src/sched/wlc';
+import { wlcSchedulerTreeFrom } from '../src/sched/wlc';
 import { SchedFixture, seq } from './sched-fixture';
 
 const wlc = (): SchedFixture => new SchedFixture('wlc');
@@ -89,56 +89,62 @@ describe('wlc scheduler', () => {
       return choice;
     }
 
-    it('agrees on 10,000 decisions with random weights, counts and flags', () => {
-      let seed = 4242;
-      const rand = (n: number): number => {
-        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-        return Math.floor((seed / 2 ** 32) * n);
-      };
-      const dests = new DestTable(4);
-      const list: number[] = [];
-      const sched = wlcScheduler({ dests, list, schedFlags: 0, af: 4 });
-      const ref: RefDest[] = [];
-      const pkt = { srcKey: 0, dstKey: 0, sport: 0, proto: 6, now: 0 };
-      const randomWeight = (): number => [0, 1 + rand(3), 1 + rand(65535), 1 + rand(2 ** 31 - 1)][rand(4)];
-      // Mostly small counts (many ties), sometimes large, rarely past the int32 wrap of the overhead.
-      const randomCount = (): number => [rand(4), rand(100000), rand(2 ** 31)][rand(10) < 8 ? rand(2) : 2];
-      let nones = 0;
-      let changes = 0;
-      for (let decisions = 0; decisions < 10000; ) {
-        const op = rand(10);
-        if (op === 0 && ref.length < 12) {
-          const d: RefDest = { id: dests.allocate(), weight: randomWeight(), active: 0, inactive: 0, overload: false };
-          dests.weight[d.id] = d.weight;
-          ref.unshift(d);
-          list.unshift(d.id);
-          sched.update('add', d.id, -1);
-        } else if (op === 1 && ref.length > 0) {
-          const at = rand(ref.length);
-          const [d] = ref.splice(at, 1);
-          list.splice(at, 1);
-          sched.update('delete', d.id, at);
-        } else if (op <= 5 && ref.length > 0) {
-          const d = ref[rand(ref.length)];
-          d.weight = rand(3) === 0 ? randomWeight() : d.weight;
-          d.active = randomCount();
-          d.inactive = randomCount();
-          d.overload = rand(5) === 0;
-          dests.weight[d.id] = d.weight;
-          dests.activeConns[d.id] = d.active;
-          dests.inactConns[d.id] = d.inactive;
-          dests.flags[d.id] = d.overload ? DEST_OVERLOAD : 0;
-          sched.update('edit', d.id, -1);
-          changes++;
-        } else {
-          const want = refWlc(ref);
-          assert.equal(sched.schedule(pkt), want === null ? -1 : want.id, `decision ${decisions}`);
-          if (want === null) nones++;
-          decisions++;
+    // The walk (short lists) and the tree (forced from 0 dests on) against the same reference.
+    for (const [mode, factory] of [
+      ['the walk', wlcSchedulerTreeFrom(Infinity)],
+      ['the tree', wlcSchedulerTreeFrom(0)],
+    ] as const) {
+      it(`agrees on 10,000 decisions with random weights, counts and flags (${mode})`, () => {
+        let seed = 4242;
+        const rand = (n: number): number => {
+          seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+          return Math.floor((seed / 2 ** 32) * n);
+        };
+        const dests = new DestTable(4);
+        const list: number[] = [];
+        const sched = factory({ dests, list, schedFlags: 0, af: 4 });
+        const ref: RefDest[] = [];
+        const pkt = { srcKey: 0, dstKey: 0, sport: 0, proto: 6, now: 0 };
+        const randomWeight = (): number => [0, 1 + rand(3), 1 + rand(65535), 1 + rand(2 ** 31 - 1)][rand(4)];
+        // Mostly small counts (many ties), sometimes large, rarely past the int32 wrap of the overhead.
+        const randomCount = (): number => [rand(4), rand(100000), rand(2 ** 31)][rand(10) < 8 ? rand(2) : 2];
+        let nones = 0;
+        let changes = 0;
+        for (let decisions = 0; decisions < 10000; ) {
+          const op = rand(10);
+          if (op === 0 && ref.length < 12) {
+            const d: RefDest = { id: dests.allocate(), weight: randomWeight(), active: 0, inactive: 0, overload: false };
+            dests.weight[d.id] = d.weight;
+            ref.unshift(d);
+            list.unshift(d.id);
+            sched.update('add', d.id, -1);
+          } else if (op === 1 && ref.length > 0) {
+            const at = rand(ref.length);
+            const [d] = ref.splice(at, 1);
+            list.splice(at, 1);
+            sched.update('delete', d.id, at);
+          } else if (op <= 5 && ref.length > 0) {
+            const d = ref[rand(ref.length)];
+            d.weight = rand(3) === 0 ? randomWeight() : d.weight;
+            d.active = randomCount();
+            d.inactive = randomCount();
+            d.overload = rand(5) === 0;
+            dests.weight[d.id] = d.weight;
+            dests.activeConns[d.id] = d.active;
+            dests.inactConns[d.id] = d.inactive;
+            dests.flags[d.id] = d.overload ? DEST_OVERLOAD : 0;
+            sched.update('edit', d.id, -1);
+            changes++;
+          } else {
+            const want = refWlc(ref);
+            assert.equal(sched.schedule(pkt), want === null ? -1 : want.id, `decision ${decisions}`);
+            if (want === null) nones++;
+            decisions++;
+          }
         }
-      }
-      assert.ok(nones > 50 && nones < 5000, `nones = ${nones}`);
-      assert.ok(changes > 1000);
-    });
+        assert.ok(nones > 50 && nones < 5000, `nones = ${nones}`);
+        assert.ok(changes > 1000);
+      });
+    }
   });
 });

@@ -5,7 +5,8 @@
  * update('add'), quiesced dests are then edited to weight 0) and the naive peer (dest objects in an
  * array, sched-naive.ts). Each side runs the same decision loop on its own state: fill the packet,
  * decide, bind the new connection to the chosen dest (active + 1), turn the connection bound
- * `activeFor` decisions ago inactive and end the one bound `lifetime` decisions ago. Both sides
+ * `activeFor` decisions ago inactive and end the one bound `lifetime` decisions ago. The uvs side
+ * notes each count it changes with dests.touch(id), as the engine's writers do. Both sides
  * fold their decisions into a running checksum, so equal checksums mean equal decisions.
  */
 import { DEST_AVAILABLE, DEST_OVERLOAD, DestTable } from '../../src/ipvs/dest-table';
@@ -66,6 +67,7 @@ export class UvsSide implements BenchSide {
       if (spec.overload) dests.flags[id] |= DEST_OVERLOAD;
       dests.activeConns[id] = spec.active;
       dests.inactConns[id] = spec.inactive;
+      dests.touch(id);
     });
     this.ring = new Int32Array(sc.lifetime).fill(-1);
   }
@@ -103,8 +105,8 @@ export class NaiveSide implements BenchSide {
 
 /** Decisions first .. first+count-1 on the uvs side; returns the checksum continued from `h`. */
 export function runUvs(side: UvsSide, sc: SchedScenario, first: number, count: number, h: number): number {
-  const { sched, pkt, ring } = side;
-  const { activeConns, inactConns } = side.dests;
+  const { sched, pkt, ring, dests } = side;
+  const { activeConns, inactConns } = dests;
   const { src, dst, sport, proto } = sc.packets;
   const mask = ring.length - 1;
   const activeFor = sc.activeFor;
@@ -119,14 +121,21 @@ export function runUvs(side: UvsSide, sc: SchedScenario, first: number, count: n
     const id = sched.schedule(pkt);
     h = Math.imul(h ^ id, FNV_PRIME);
     const ended = ring[i & mask];
-    if (ended >= 0) inactConns[ended]--;
+    if (ended >= 0) {
+      inactConns[ended]--;
+      dests.touch(ended);
+    }
     const idle = ring[(i - activeFor) & mask];
     if (idle >= 0) {
       activeConns[idle]--;
       inactConns[idle]++;
+      dests.touch(idle);
     }
     ring[i & mask] = id;
-    if (id >= 0) activeConns[id]++;
+    if (id >= 0) {
+      activeConns[id]++;
+      dests.touch(id);
+    }
   }
   return h;
 }

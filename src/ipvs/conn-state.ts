@@ -51,9 +51,11 @@ function moveCounts(conns: ConnTable, slot: number, dests: DestTable, active: bo
     conns.setFlags(slot, conns.flags(slot) & ~CONN_F_INACTIVE);
     dests.inactConns[d]--;
     dests.activeConns[d]++;
+    dests.touch(d);
   } else if (!inactive && !active) {
     conns.setFlags(slot, conns.flags(slot) | CONN_F_INACTIVE);
     dests.activeConns[d]--;
     dests.inactConns[d]++;
+    dests.touch(d);
   }
 }

@@ -9,6 +9,7 @@ export function bindConnection(dests: DestTable, d: number): void {
   dests.inactConns[d]++;
   const u = dests.uThreshold[d];
   if (u !== 0 && dests.activeConns[d] + dests.inactConns[d] >= u) dests.flags[d] |= DEST_OVERLOAD;
+  dests.touch(d);
 }
 
 export function unbindConnection(dests: DestTable, d: number, inactive: boolean): void {
@@ -22,4 +23,5 @@ export function unbindConnection(dests: DestTable, d: number, inactive: boolean)
   else if (u !== 0) clear = total * 4 < u * 3;
   else clear = true;
   if (clear) dests.flags[d] &= ~DEST_OVERLOAD;
+  dests.touch(d);
 }

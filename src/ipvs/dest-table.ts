@@ -9,6 +9,12 @@ export const DEST_AVAILABLE = 0x01;
 /** Connection threshold reached (-x / -y). */
 export const DEST_OVERLOAD = 0x02;
 
+/**
+ * Entries the change log keeps (a power of two). A reader that fell further behind than this has
+ * lost entries and must rebuild whatever it derived from the table.
+ */
+export const CHANGE_LOG_SIZE = 1 << 16;
+
 export class DestTable {
   capacity: number;
   count = 0;
@@ -30,6 +36,20 @@ export class DestTable {
   method: Uint8Array;
   /** Index of the owning service. */
   service: Int32Array;
+  /**
+   * The change log: ids of dests whose weight, flags or connection counts were written, oldest
+   * first, in a ring of CHANGE_LOG_SIZE entries. Every writer of those fields calls touch(id)
+   * after writing, so a scheduler that keeps an index over its list (src/sched/list-tracker.ts)
+   * refreshes only the dests touched since its last decision instead of walking the list.
+   */
+  readonly changeLog = new Int32Array(CHANGE_LOG_SIZE);
+  /** Entries written so far: the log's write position (a double, exact far beyond any run). */
+  changeCount = 0;
+  /**
+   * Off until a reader first indexes a list (ListTracker.reindex), so that tables whose schedulers
+   * keep no index (rr, sh, mh, ...) pay only this test per touch. Never turned off again.
+   */
+  changeLogOn = false;
 
   constructor(capacity = 64) {
     this.capacity = capacity;
@@ -46,6 +66,13 @@ export class DestTable {
     this.port = new Uint16Array(capacity);
     this.method = new Uint8Array(capacity);
     this.service = new Int32Array(capacity);
+  }
+
+  /** Records that dest `id`'s weight, flags or connection counts changed (after the write). */
+  touch(id: number): void {
+    if (!this.changeLogOn) return;
+    this.changeLog[this.changeCount & (CHANGE_LOG_SIZE - 1)] = id;
+    this.changeCount++;
   }
 
   /** Reserves a new dest id, growing the arrays when needed. */

@@ -110,6 +110,7 @@ export function addDest(engine: Engine, svc: VirtualService, dc: DestConfig): nu
   dests.service[d] = svc.index;
   setDest(engine, d, dc, true);
   dests.flags[d] |= DEST_AVAILABLE;
+  dests.touch(d);
   engine.destHop[d] = engine.router.route(dc.addr.af, dc.addr.bytes, 0);
   engine.destAddrBytes[d] = dc.addr.bytes;
   engine.destNames[d] = endpointText(dc.addr, dc.port);
@@ -143,6 +144,7 @@ function setDest(engine: Engine, d: number, dc: DestConfig, adding: boolean): vo
   dests.uThreshold[d] = dc.uThreshold;
   dests.lThreshold[d] = dc.lThreshold;
   dests.method[d] = dc.method;
+  dests.touch(d);
 }
 
 /** ipvsadm -d: unlinks the dest; its id (and counters) stay for its connections and a later re-add. */
@@ -151,6 +153,7 @@ export function deleteDest(engine: Engine, svc: VirtualService, d: number): void
   if (index < 0) return;
   svc.list.splice(index, 1);
   engine.dests.flags[d] &= ~DEST_AVAILABLE;
+  engine.dests.touch(d);
   svc.scheduler.update('delete', d, index);
 }
 

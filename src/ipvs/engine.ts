@@ -438,6 +438,7 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
     const d = conns.dest(slot);
     if ((flags & CONN_F_TEMPLATE) !== 0) {
       this.dests.persistConns[d]--;
+      this.dests.touch(d);
       return;
     }
     unbindConnection(this.dests, d, (flags & CONN_F_INACTIVE) !== 0);

@@ -53,6 +53,7 @@ export class Persistence {
     if (t < 0) return TABLE_FULL;
     conns.setTemplateTimeout(t, timeout);
     dests.persistConns[d]++;
+    dests.touch(d);
     return t;
   }
 

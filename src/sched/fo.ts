@@ -2,17 +2,31 @@
  * fo - weighted fail over (kernel ip_vs_fo.c). The dest without OVERLOAD with the highest weight
  * (> 0) gets every new connection; a strictly higher weight is needed to displace the current
  * choice, so ties go to the first dest in list order (the newest). Connection counts are ignored.
- * No state.
+ *
+ * State: a tournament tree over the list (dest-tournament.ts, rule Fo) that gives the walk's
+ * choice without walking, from TREE_FROM dests on; weights are a total order, so it is exact in
+ * every state. Connection count changes only cost a comparison of the unchanged key. Shorter
+ * lists are walked (cheaper there).
  */
 import { DEST_OVERLOAD } from '../ipvs/dest-table';
-import type { SchedService, Scheduler, SchedulerFactory } from './scheduler';
+import { DestTournament, NEEDS_WALK, TournamentRule, TREE_FROM } from './dest-tournament';
+import type { DestChange, SchedService, Scheduler, SchedulerFactory } from './scheduler';
 
 class WeightedFailOver implements Scheduler {
   readonly name = 'fo';
+  private readonly tree: DestTournament;
 
-  constructor(private readonly svc: SchedService) {}
+  constructor(private readonly svc: SchedService, treeFrom: number) {
+    this.tree = new DestTournament(svc, TournamentRule.Fo, treeFrom);
+  }
 
   schedule(): number {
+    const id = this.tree.winner();
+    return id !== NEEDS_WALK ? id : this.walk();
+  }
+
+  /** The kernel's walk, as is (short lists). */
+  private walk(): number {
     const list = this.svc.list;
     const { weight, flags } = this.svc.dests;
     let best = -1;
@@ -27,9 +41,13 @@ class WeightedFailOver implements Scheduler {
     return best;
   }
 
-  update(): void {
-    // fo keeps no state: configuration changes need no hook.
+  update(change: DestChange, destId: number): void {
+    if (change === 'edit') this.tree.destChanged(destId);
+    else this.tree.listChanged();
   }
 }
 
-export const foScheduler: SchedulerFactory = (svc) => new WeightedFailOver(svc);
+export const foScheduler: SchedulerFactory = (svc) => new WeightedFailOver(svc, TREE_FROM);
+
+/** fo that uses its tree from `treeFrom` dests on (tests: 0 = always, Infinity = never). */
+export const foSchedulerTreeFrom = (treeFrom: number): SchedulerFactory => (svc) => new WeightedFailOver(svc, treeFrom);

@@ -3,19 +3,34 @@
  * dests; the first dest met with no active connection is returned at once (an idle server beats
  * a faster busy one). Until then it keeps sed's running choice: load (active + 1) per weight, the
  * first candidate seeds it, a later one replaces it only when strictly less loaded (64-bit
- * products). No state.
+ * products).
+ *
+ * State: a tournament tree over the list (dest-tournament.ts, rule Nq: idle candidates rank before
+ * busy ones) that gives the same choice without walking the list, from TREE_FROM dests on. The
+ * walk itself serves shorter lists and the exotic state of a negative weight, where the comparison
+ * is not a total order.
  */
 import { DEST_OVERLOAD } from '../ipvs/dest-table';
+import { DestTournament, NEEDS_WALK, TournamentRule, TREE_FROM } from './dest-tournament';
 import { moreLoadedPerWeight } from './overhead';
-import type { SchedService, Scheduler, SchedulerFactory } from './scheduler';
+import type { DestChange, SchedService, Scheduler, SchedulerFactory } from './scheduler';
 import { expectedDelayLoad } from './sed';
 
 class NeverQueue implements Scheduler {
   readonly name = 'nq';
+  private readonly tree: DestTournament;
 
-  constructor(private readonly svc: SchedService) {}
+  constructor(private readonly svc: SchedService, treeFrom: number) {
+    this.tree = new DestTournament(svc, TournamentRule.Nq, treeFrom);
+  }
 
   schedule(): number {
+    const id = this.tree.winner();
+    return id !== NEEDS_WALK ? id : this.walk();
+  }
+
+  /** The kernel's walk, as is. */
+  private walk(): number {
     const list = this.svc.list;
     const dests = this.svc.dests;
     const { weight, flags, activeConns } = dests;
@@ -34,9 +49,13 @@ class NeverQueue implements Scheduler {
     return least;
   }
 
-  update(): void {
-    // nq keeps no state: configuration changes need no hook.
+  update(change: DestChange, destId: number): void {
+    if (change === 'edit') this.tree.destChanged(destId);
+    else this.tree.listChanged();
   }
 }
 
-export const nqScheduler: SchedulerFactory = (svc) => new NeverQueue(svc);
+export const nqScheduler: SchedulerFactory = (svc) => new NeverQueue(svc, TREE_FROM);
+
+/** nq that uses its tree from `treeFrom` dests on (tests: 0 = always, Infinity = never). */
+export const nqSchedulerTreeFrom = (treeFrom: number): SchedulerFactory => (svc) => new NeverQueue(svc, treeFrom);

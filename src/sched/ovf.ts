@@ -3,17 +3,31 @@
  * first in list order), but a dest is a candidate only while its active connections do not
  * exceed its weight: the weight doubles as a connection budget, and once the heaviest dest holds
  * more than `weight` active connections new ones overflow to the next one. OVERLOAD and weight-0
- * dests are skipped; inactive connections are ignored. No state.
+ * dests are skipped; inactive connections are ignored.
+ *
+ * State: a tournament tree over the list (dest-tournament.ts, rule Ovf) that gives the walk's
+ * choice without walking, from TREE_FROM dests on; weights are a total order, so it is exact in
+ * every state. Shorter lists are walked (cheaper there).
  */
 import { DEST_OVERLOAD } from '../ipvs/dest-table';
-import type { SchedService, Scheduler, SchedulerFactory } from './scheduler';
+import { DestTournament, NEEDS_WALK, TournamentRule, TREE_FROM } from './dest-tournament';
+import type { DestChange, SchedService, Scheduler, SchedulerFactory } from './scheduler';
 
 class Overflow implements Scheduler {
   readonly name = 'ovf';
+  private readonly tree: DestTournament;
 
-  constructor(private readonly svc: SchedService) {}
+  constructor(private readonly svc: SchedService, treeFrom: number) {
+    this.tree = new DestTournament(svc, TournamentRule.Ovf, treeFrom);
+  }
 
   schedule(): number {
+    const id = this.tree.winner();
+    return id !== NEEDS_WALK ? id : this.walk();
+  }
+
+  /** The kernel's walk, as is (short lists). */
+  private walk(): number {
     const list = this.svc.list;
     const { weight, flags, activeConns } = this.svc.dests;
     let best = -1;
@@ -30,9 +44,13 @@ class Overflow implements Scheduler {
     return best;
   }
 
-  update(): void {
-    // ovf keeps no state: configuration changes need no hook.
+  update(change: DestChange, destId: number): void {
+    if (change === 'edit') this.tree.destChanged(destId);
+    else this.tree.listChanged();
   }
 }
 
-export const ovfScheduler: SchedulerFactory = (svc) => new Overflow(svc);
+export const ovfScheduler: SchedulerFactory = (svc) => new Overflow(svc, TREE_FROM);
+
+/** ovf that uses its tree from `treeFrom` dests on (tests: 0 = always, Infinity = never). */
+export const ovfSchedulerTreeFrom = (treeFrom: number): SchedulerFactory => (svc) => new Overflow(svc, treeFrom);

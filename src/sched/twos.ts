@@ -10,22 +10,62 @@
  * (the products as soon as weight * overhead reaches 2^31, e.g. weight 256 and 32768 active
  * connections); we reproduce that with `| 0` and Math.imul. Overhead is the classic active * 256 + inactive.
  *
- * State: only the random stream. Words come from svc.random (read on every call, so the engine
- * may attach one later); without it, from this scheduler's own SeededRandom(DEFAULT_RANDOM_SEED),
- * so a replay is deterministic. No configuration hook.
+ * State: the random stream. Words come from svc.random (read on every call, so the engine may
+ * attach one later); without it, from this scheduler's own SeededRandom(DEFAULT_RANDOM_SEED), so a
+ * replay is deterministic. And, from TWOS_TREE_FROM dests on, prefix sums of the usable weights
+ * over the list (weight-prefix-tree.ts), which give both picks in O(log n) without the two walks,
+ * with the same two draws. The walks serve shorter lists and a total that would wrap the kernel's
+ * int (sum of usable weights above 2^31 - 2, e.g. weights near 2^31), where the prefix-sum search
+ * is not the walk.
  */
 import { DEST_OVERLOAD } from '../ipvs/dest-table';
 import { destOverhead } from './overhead';
-import type { RandomSource, SchedService, Scheduler, SchedulerFactory } from './scheduler';
+import type { DestChange, RandomSource, SchedService, Scheduler, SchedulerFactory } from './scheduler';
 import { randomBelow, SeededRandom } from './seeded-random';
+import { WeightPrefixTree } from './weight-prefix-tree';
+
+/**
+ * From this many dests on the prefix sums beat the two walks (measured like TREE_FROM in
+ * dest-tournament.ts: the same cost at about 12 dests; two walks per decision, so earlier).
+ */
+export const TWOS_TREE_FROM = 12;
+
+/** The largest sum of usable weights for which total = sum + 1 and the walk's r - prefix stay within int32. */
+const MAX_EXACT_SUM = 0x7ffffffe;
 
 class TwoRandomChoices implements Scheduler {
   readonly name = 'twos';
   private readonly ownRandom: RandomSource = new SeededRandom();
+  private readonly sums: WeightPrefixTree;
 
-  constructor(private readonly svc: SchedService) {}
+  constructor(private readonly svc: SchedService, private readonly treeFrom: number) {
+    this.sums = new WeightPrefixTree(svc);
+  }
 
   schedule(): number {
+    // A short list: walk (cheaper than keeping the sums); they rebuild once the list grows.
+    if (this.svc.list.length < this.treeFrom) return this.walk();
+    const sums = this.sums;
+    sums.sync();
+    const sum = sums.total;
+    if (sum === 0) return -1; // no usable dest: the kernel returns before drawing
+    if (sum > MAX_EXACT_SUM) return this.walk();
+    const random = this.svc.random ?? this.ownRandom;
+    const r1 = randomBelow(random, sum + 1);
+    const r2 = randomBelow(random, sum + 1);
+    // r in [0, sum]; r = 0 picks the first usable dest, the first whose prefix reaches 1.
+    const choice1 = sums.idAt(sums.firstReaching(r1 > 0 ? r1 : 1));
+    const choice2 = sums.idAt(sums.firstReaching(r2 > 0 ? r2 : 1));
+    const dests = this.svc.dests;
+    const weight = dests.weight;
+    if (Math.imul(weight[choice2], destOverhead(dests, choice1)) > Math.imul(weight[choice1], destOverhead(dests, choice2))) {
+      return choice2;
+    }
+    return choice1;
+  }
+
+  /** The kernel's two walks, as they are (int arithmetic wrapping included): short lists and wrapped totals. */
+  private walk(): number {
     const list = this.svc.list;
     const dests = this.svc.dests;
     const { weight, flags } = dests;
@@ -77,9 +117,13 @@ class TwoRandomChoices implements Scheduler {
     return choice1;
   }
 
-  update(): void {
-    // twos keeps no per-dest state: configuration changes need no hook.
+  update(change: DestChange, destId: number): void {
+    if (change === 'edit') this.sums.destChanged(destId);
+    else this.sums.listChanged();
   }
 }
 
-export const twosScheduler: SchedulerFactory = (svc) => new TwoRandomChoices(svc);
+export const twosScheduler: SchedulerFactory = (svc) => new TwoRandomChoices(svc, TWOS_TREE_FROM);
+
+/** twos that uses its prefix sums from `treeFrom` dests on (tests: 0 = always, Infinity = never). */
+export const twosSchedulerTreeFrom = (treeFrom: number): SchedulerFactory => (svc) => new TwoRandomChoices(svc, treeFrom);
