@@ -16,7 +16,7 @@ import { hostPort } from '../rules-format';
 
 export interface LaddrRow {
   addr: IpAddress;
-  /** Ports that could not be taken because they were in use (uvs never has any: 0). */
+  /** Ports that could not be taken because they were in use (always 0 in uvs, which skips used ports). */
   conflicts: number;
   /** Connections using the address. */
   conns: number;
