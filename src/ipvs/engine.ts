@@ -34,10 +34,10 @@ import { TCP_CLOSE, TCP_TIME_WAIT } from './tcp-states';
 import { Timeouts } from './timeouts';
 import { NO_DESTINATION, Persistence, TABLE_FULL } from './persistence';
 import { MarkClassifier } from './mark-classifier';
+import type { VirtualService } from './virtual-service';
 
 /** How long a template whose timer fired while it still controlled connections lives on (each time). */
 const TEMPLATE_GRACE_MS = 60_000;
-import type { VirtualService } from './virtual-service';
 
 export interface EngineOptions {
   /** Initial and maximum number of connections per address family table. */
@@ -74,6 +74,7 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
   readonly replyingDests: number[] = [];
 
   private readonly pf = new ParsedFrame();
+  /** Persistence templates (explain peeks at them). */
   readonly persistence = new Persistence();
   private readonly sched: SchedPacket = { srcKey: 0, dstKey: 0, sport: 0, proto: 0, now: 0 };
   private readonly scratchA = new Uint8Array(16);
