@@ -252,3 +252,11 @@ describe('control/rules-file', () => {
     }
   });
 });
+
+describe('control/rules-file: messages a file reader can act on', () => {
+  it('names the valid scheduler flags after ipvsadm\'s own message', () => {
+    assert.throws(() => loadRules('-A -t 10.0.0.1:80 -s sh -b sh-prot', 'r'),
+      /^ConfigError: r:1: invalid scheduler flag `sh-prot' \(valid: sh-fallback, sh-port with -s sh; mh-fallback, mh-port with -s mh; flag-1, flag-2, flag-3 with any\)$/);
+    assert.throws(() => loadRules('-A -t 10.0.0.1:80 -s rr -b mh-port', 'r'), /r:1: incompatible scheduler flag `mh-port' \(valid: /);
+  });
+});

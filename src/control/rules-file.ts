@@ -84,6 +84,9 @@ function explain(message: string, tokens: string[], opts: LoadRulesOptions): str
       return `${message}: '${name}'${known.length > 0 ? ` (known: ${[...known].sort().join(', ')})` : ''}`;
     }
   }
+  if (message.startsWith('invalid scheduler flag') || message.startsWith('incompatible scheduler flag')) {
+    return `${message} (valid: sh-fallback, sh-port with -s sh; mh-fallback, mh-port with -s mh; flag-1, flag-2, flag-3 with any)`;
+  }
   return message;
 }
 
