@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { hash32 } from '../src/sched/hash32';
 import { MH_KEY1, MH_KEY2, maglevOffset, maglevSkip } from '../src/sched/mh';
-import { hsiphash, hsiphashU32, sipHash, sipKeyFromBytes } from '../src/sched/hsiphash';
+import { hsiphash, hsiphashU32, hsiphashU32Bits, hsiphashU32Mod, sipHash, sipKeyFromBytes } from '../src/sched/hsiphash';
 
 /** SipHash-2-4 outputs for n = 0..63, as the reference prints them (little-endian bytes). */
 const SIPHASH24 = [
@@ -89,6 +89,40 @@ describe('SipHash with 64-bit words', () => {
       assert.equal(hsiphashU32(TEST_KEY, v), hsiphash(TEST_KEY, image), `v = ${v}`);
     }
     assert.equal(hsiphashU32(TEST_KEY, 0x03020100), HSIPHASH64[4]); // bytes 00 01 02 03
+  });
+
+  it('the unrolled 4-byte path equals the general hsiphash on 100,000 random values, for both mh keys', () => {
+    // xorshift32, fixed seed: the same values every run
+    let x = 0x2545f491;
+    const next = (): number => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return x >>> 0;
+    };
+    const image = new Uint8Array(4);
+    const view = new DataView(image.buffer);
+    const values = [0, 1, 0x7fffffff, 0x80000000, 0xffffffff];
+    for (let i = 0; i < 100_000; i++) values.push(next());
+    for (const [name, key] of [['MH_KEY1', MH_KEY1], ['MH_KEY2', MH_KEY2]] as const) {
+      for (const v of values) {
+        view.setUint32(0, v, true);
+        const general = hsiphash(key, image);
+        if (hsiphashU32(key, v) !== general) assert.fail(`${name}: hsiphashU32(0x${v.toString(16)}) != hsiphash`);
+        if (hsiphashU32Bits(key, v | 0) !== (general | 0)) assert.fail(`${name}: hsiphashU32Bits(0x${v.toString(16)})`);
+        if (hsiphashU32Mod(key, v, 4093) !== general % 4093) assert.fail(`${name}: hsiphashU32Mod(0x${v.toString(16)}, 4093)`);
+        if (hsiphashU32Mod(key, v | 0, 4092) !== general % 4092) assert.fail(`${name}: hsiphashU32Mod(0x${v.toString(16)} | 0, 4092)`);
+      }
+    }
+  });
+
+  it('hsiphashU32Mod takes moduli up to 2^31 - 1 and signed or unsigned v alike', () => {
+    const image = Uint8Array.of(0xef, 0xbe, 0xad, 0xde); // v = 0xdeadbeef
+    const general = hsiphash(MH_KEY1, image);
+    for (const m of [1, 2, 251, 131071, 0x7fffffff]) {
+      assert.equal(hsiphashU32Mod(MH_KEY1, 0xdeadbeef, m), general % m, `m = ${m}`);
+      assert.equal(hsiphashU32Mod(MH_KEY1, 0xdeadbeef | 0, m), general % m, `m = ${m}, v signed`);
+    }
   });
 
   it('rejects a key that is not 16 bytes', () => {

@@ -30,7 +30,7 @@ import { SCHED_FLAG_1 } from '../control/config';
 import { DEST_OVERLOAD } from '../ipvs/dest-table';
 import { foldAddressWords } from '../wire/fold';
 import { hashedSourcePort } from './hash-port';
-import { SipKey, hsiphashU32 } from './hsiphash';
+import { SipKey, hsiphashU32Mod } from './hsiphash';
 import type { SchedPacket, SchedService, Scheduler, SchedulerFactory } from './scheduler';
 
 /** The table sizes for CONFIG_IP_VS_MH_TAB_INDEX = 8 .. 17. */
@@ -45,12 +45,12 @@ const EMPTY = -1;
 
 /** A dest's first preferred slot: H1(v) mod M, v = port + folded address. */
 export function maglevOffset(v: number, size: number): number {
-  return hsiphashU32(MH_KEY1, v) % size;
+  return hsiphashU32Mod(MH_KEY1, v, size);
 }
 
 /** A dest's step between preferred slots: H2(v) mod (M - 1) + 1, never 0. */
 export function maglevSkip(v: number, size: number): number {
-  return (hsiphashU32(MH_KEY2, v) % (size - 1)) + 1;
+  return hsiphashU32Mod(MH_KEY2, v, size - 1) + 1;
 }
 
 /** Slots a dest claims per lap: (lastWeight / g) >> rshift, at least 1 unless lastWeight is 0. */
@@ -146,8 +146,10 @@ export class MaglevHashing implements Scheduler {
     const table = this.table;
     const size = this.size;
     const flags = this.svc.schedFlags;
-    const base = (hashedSourcePort(flags, pkt) + pkt.srcKey) >>> 0;
-    const ihash = hsiphashU32(MH_KEY1, base) % size;
+    // Kept as int32 (`| 0`, the same 32 bits as `>>> 0`): an unsigned value >= 2^31 passed to
+    // the hash would be a heap number.
+    const base = (hashedSourcePort(flags, pkt) + pkt.srcKey) | 0;
+    const ihash = hsiphashU32Mod(MH_KEY1, base, size);
     const id = table[ihash];
     if (id === EMPTY) return -1;
     if (this.usable(id)) return id;
@@ -155,7 +157,7 @@ export class MaglevHashing implements Scheduler {
     for (let k = 0; k < size; k++) {
       let r = ihash + k;
       if (r >= size) r -= size;
-      const probe = table[hsiphashU32(MH_KEY1, (r + base) >>> 0) % size];
+      const probe = table[hsiphashU32Mod(MH_KEY1, (r + base) | 0, size)];
       if (probe === EMPTY) return -1;
       if (this.usable(probe)) return probe;
     }
