@@ -3,9 +3,11 @@
  * The `uvs` command: thin entry point. Subcommands parse their arguments here and call the room
  * that does the work; every user mistake ends in one clear line on stderr and a non-zero exit.
  */
-import { runExplainCommand } from './explain-command';
-import { runDirectorCommand } from '../control/daemon/director-command';
-import { runReplayCommand } from './replay-command';
+// Each command loads only its own modules (a replay of a million packets is over in a few hundred
+// milliseconds: loading the director's modules too would be a measurable part of it).
+type ReplayModule = typeof import('./replay-command');
+type DirectorModule = typeof import('../control/daemon/director-command');
+type ExplainModule = typeof import('./explain-command');
 
 const USAGE = `usage: uvs <command> [options]
 
@@ -25,11 +27,11 @@ function main(argv: string[]): number {
   const [command, ...rest] = argv;
   switch (command) {
     case 'replay':
-      return runReplayCommand(rest);
+      return (require('./replay-command') as ReplayModule).runReplayCommand(rest);
     case 'director':
-      return runDirectorCommand(rest);
+      return (require('../control/daemon/director-command') as DirectorModule).runDirectorCommand(rest);
     case 'explain':
-      return runExplainCommand(rest);
+      return (require('./explain-command') as ExplainModule).runExplainCommand(rest);
     case 'help':
     case '-h':
     case '--help':
