@@ -9,24 +9,19 @@
  * lists are walked (cheaper there).
  */
 import { DEST_OVERLOAD } from '../ipvs/dest-table';
-import { DestTournament, NEEDS_WALK, TournamentRule, TREE_FROM } from './dest-tournament';
-import type { DestChange, SchedService, Scheduler, SchedulerFactory } from './scheduler';
+import { TournamentRule, TREE_FROM } from './dest-tournament';
+import { TreeScheduler } from './tree-scheduler';
+import type { SchedService, SchedulerFactory } from './scheduler';
 
-class WeightedFailOver implements Scheduler {
+class WeightedFailOver extends TreeScheduler {
   readonly name = 'fo';
-  private readonly tree: DestTournament;
 
-  constructor(private readonly svc: SchedService, treeFrom: number) {
-    this.tree = new DestTournament(svc, TournamentRule.Fo, treeFrom);
-  }
-
-  schedule(): number {
-    const id = this.tree.winner();
-    return id !== NEEDS_WALK ? id : this.walk();
+  constructor(svc: SchedService, treeFrom: number) {
+    super(svc, TournamentRule.Fo, treeFrom);
   }
 
   /** The kernel's walk, as is (short lists). */
-  private walk(): number {
+  protected walk(): number {
     const list = this.svc.list;
     const { weight, flags } = this.svc.dests;
     let best = -1;
@@ -41,10 +36,6 @@ class WeightedFailOver implements Scheduler {
     return best;
   }
 
-  update(change: DestChange, destId: number): void {
-    if (change === 'edit') this.tree.destChanged(destId);
-    else this.tree.listChanged();
-  }
 }
 
 export const foScheduler: SchedulerFactory = (svc) => new WeightedFailOver(svc, TREE_FROM);

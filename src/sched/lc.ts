@@ -11,24 +11,19 @@
  */
 import { DEST_OVERLOAD } from '../ipvs/dest-table';
 import { destOverhead } from './overhead';
-import { DestTournament, NEEDS_WALK, TournamentRule, TREE_FROM } from './dest-tournament';
-import type { DestChange, SchedService, Scheduler, SchedulerFactory } from './scheduler';
+import { TournamentRule, TREE_FROM } from './dest-tournament';
+import { TreeScheduler } from './tree-scheduler';
+import type { SchedService, SchedulerFactory } from './scheduler';
 
-class LeastConnection implements Scheduler {
+class LeastConnection extends TreeScheduler {
   readonly name = 'lc';
-  private readonly tree: DestTournament;
 
-  constructor(private readonly svc: SchedService, treeFrom: number) {
-    this.tree = new DestTournament(svc, TournamentRule.Lc, treeFrom);
-  }
-
-  schedule(): number {
-    const id = this.tree.winner();
-    return id !== NEEDS_WALK ? id : this.walk();
+  constructor(svc: SchedService, treeFrom: number) {
+    super(svc, TournamentRule.Lc, treeFrom);
   }
 
   /** The kernel's walk, as is (short lists). */
-  private walk(): number {
+  protected walk(): number {
     const list = this.svc.list;
     const dests = this.svc.dests;
     const { weight, flags } = dests;
@@ -46,10 +41,6 @@ class LeastConnection implements Scheduler {
     return least;
   }
 
-  update(change: DestChange, destId: number): void {
-    if (change === 'edit') this.tree.destChanged(destId);
-    else this.tree.listChanged();
-  }
 }
 
 export const lcScheduler: SchedulerFactory = (svc) => new LeastConnection(svc, TREE_FROM);

@@ -7,32 +7,26 @@
  * where the comparison is not a total order.
  */
 import { DEST_OVERLOAD, type DestTable } from '../ipvs/dest-table';
-import { DestTournament, NEEDS_WALK, type TournamentRule } from './dest-tournament';
+import type { TournamentRule } from './dest-tournament';
 import { moreLoadedPerWeight } from './overhead';
-import type { DestChange, SchedService, Scheduler } from './scheduler';
+import type { SchedService } from './scheduler';
+import { TreeScheduler } from './tree-scheduler';
 
 export type LoadOf = (dests: DestTable, id: number) => number;
 
-export class LeastLoadPerWeight implements Scheduler {
-  private readonly tree: DestTournament;
-
+export class LeastLoadPerWeight extends TreeScheduler {
   constructor(
     readonly name: string,
-    private readonly svc: SchedService,
+    svc: SchedService,
     rule: TournamentRule,
     private readonly load: LoadOf,
     treeFrom: number,
   ) {
-    this.tree = new DestTournament(svc, rule, treeFrom);
-  }
-
-  schedule(): number {
-    const id = this.tree.winner();
-    return id !== NEEDS_WALK ? id : this.walk();
+    super(svc, rule, treeFrom);
   }
 
   /** The kernel's walk, as is. */
-  private walk(): number {
+  protected walk(): number {
     const list = this.svc.list;
     const dests = this.svc.dests;
     const { weight, flags } = dests;
@@ -54,8 +48,4 @@ export class LeastLoadPerWeight implements Scheduler {
     return least;
   }
 
-  update(change: DestChange, destId: number): void {
-    if (change === 'edit') this.tree.destChanged(destId);
-    else this.tree.listChanged();
-  }
 }

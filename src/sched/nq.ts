@@ -11,26 +11,21 @@
  * is not a total order.
  */
 import { DEST_OVERLOAD } from '../ipvs/dest-table';
-import { DestTournament, NEEDS_WALK, TournamentRule, TREE_FROM } from './dest-tournament';
+import { TournamentRule, TREE_FROM } from './dest-tournament';
+import { TreeScheduler } from './tree-scheduler';
 import { moreLoadedPerWeight } from './overhead';
-import type { DestChange, SchedService, Scheduler, SchedulerFactory } from './scheduler';
+import type { SchedService, SchedulerFactory } from './scheduler';
 import { expectedDelayLoad } from './sed';
 
-class NeverQueue implements Scheduler {
+class NeverQueue extends TreeScheduler {
   readonly name = 'nq';
-  private readonly tree: DestTournament;
 
-  constructor(private readonly svc: SchedService, treeFrom: number) {
-    this.tree = new DestTournament(svc, TournamentRule.Nq, treeFrom);
-  }
-
-  schedule(): number {
-    const id = this.tree.winner();
-    return id !== NEEDS_WALK ? id : this.walk();
+  constructor(svc: SchedService, treeFrom: number) {
+    super(svc, TournamentRule.Nq, treeFrom);
   }
 
   /** The kernel's walk, as is. */
-  private walk(): number {
+  protected walk(): number {
     const list = this.svc.list;
     const dests = this.svc.dests;
     const { weight, flags, activeConns } = dests;
@@ -49,10 +44,6 @@ class NeverQueue implements Scheduler {
     return least;
   }
 
-  update(change: DestChange, destId: number): void {
-    if (change === 'edit') this.tree.destChanged(destId);
-    else this.tree.listChanged();
-  }
 }
 
 export const nqScheduler: SchedulerFactory = (svc) => new NeverQueue(svc, TREE_FROM);

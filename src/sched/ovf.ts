@@ -10,24 +10,19 @@
  * every state. Shorter lists are walked (cheaper there).
  */
 import { DEST_OVERLOAD } from '../ipvs/dest-table';
-import { DestTournament, NEEDS_WALK, TournamentRule, TREE_FROM } from './dest-tournament';
-import type { DestChange, SchedService, Scheduler, SchedulerFactory } from './scheduler';
+import { TournamentRule, TREE_FROM } from './dest-tournament';
+import { TreeScheduler } from './tree-scheduler';
+import type { SchedService, SchedulerFactory } from './scheduler';
 
-class Overflow implements Scheduler {
+class Overflow extends TreeScheduler {
   readonly name = 'ovf';
-  private readonly tree: DestTournament;
 
-  constructor(private readonly svc: SchedService, treeFrom: number) {
-    this.tree = new DestTournament(svc, TournamentRule.Ovf, treeFrom);
-  }
-
-  schedule(): number {
-    const id = this.tree.winner();
-    return id !== NEEDS_WALK ? id : this.walk();
+  constructor(svc: SchedService, treeFrom: number) {
+    super(svc, TournamentRule.Ovf, treeFrom);
   }
 
   /** The kernel's walk, as is (short lists). */
-  private walk(): number {
+  protected walk(): number {
     const list = this.svc.list;
     const { weight, flags, activeConns } = this.svc.dests;
     let best = -1;
@@ -44,10 +39,6 @@ class Overflow implements Scheduler {
     return best;
   }
 
-  update(change: DestChange, destId: number): void {
-    if (change === 'edit') this.tree.destChanged(destId);
-    else this.tree.listChanged();
-  }
 }
 
 export const ovfScheduler: SchedulerFactory = (svc) => new Overflow(svc, TREE_FROM);
