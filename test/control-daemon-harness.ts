@@ -48,6 +48,8 @@ export interface StartOptions {
   state?: string;
   group?: string;
   extraArgs?: string[];
+  /** Attach to the director file's links (default: --control-only, no packet I/O). */
+  live?: boolean;
 }
 
 export class Director {
@@ -98,6 +100,7 @@ export class Director {
     const state = opts.state ?? path.join(dir, 'rules.state');
     const args = [UVS, 'director', '--rules', rulesFile, '--director', directorFile, '--state', state];
     if (opts.group !== undefined) args.push('--group', opts.group);
+    if (opts.live !== true) args.push('--control-only');
     args.push(...(opts.extraArgs ?? []));
     const proc = spawn(process.execPath, args, {
       env: { ...process.env, UVS_SOCKET: socket },

@@ -72,6 +72,18 @@ describe('control/director-file', () => {
     assert.equal(c.routes[1].prefix.af, 6);
   });
 
+  it('takes link options in any order; mac and mtu may be left to the live director, io defaults to packet', () => {
+    const c = load('link eth0', 'link tun0 io tun mtu 1400', 'link eth2 io cap mac 02:00:00:00:00:03');
+    assert.deepEqual(
+      c.links.map((l) => [l.name, l.macGiven, formatMac(l.mac), l.mtuGiven, l.mtu, l.io]),
+      [
+        ['eth0', false, '00:00:00:00:00:00', false, 1500, 'packet'],
+        ['tun0', false, '00:00:00:00:00:00', true, 1400, 'tun'],
+        ['eth2', true, '02:00:00:00:00:03', false, 1500, 'cap'],
+      ],
+    );
+  });
+
   it('takes an on-link default route as IPv4', () => {
     const c = load(...LINKS, 'route default dev eth0');
     assert.deepEqual([c.routes[0].prefix.text, c.routes[0].prefixLen, c.routes[0].via], ['0.0.0.0', 0, null]);
@@ -80,9 +92,13 @@ describe('control/director-file', () => {
   describe('refuses, naming the line', () => {
     const cases: [string, string[], number, RegExp][] = [
       ['an unknown keyword', ['lnk eth0 mac 02:00:00:00:00:01'], 1, /unknown keyword "lnk"/],
-      ['missing words', ['link eth0 mac'], 1, /missing words: expected "link NAME mac MAC"/],
+      ['a missing MAC', ['link eth0 mac'], 1, /"mac" needs a value: expected "link NAME \[mac MAC\] \[mtu N\] \[io packet\|cap\|tun\|tap\|raw\]"/],
+      ['a link without a name', ['link'], 1, /missing words: expected "link NAME/],
+      ['an unknown link option', ['link eth0 speed 10g'], 1, /unexpected "speed": expected "link NAME/],
+      ['a link option twice', ['link eth0 mtu 1500 mtu 9000'], 1, /"mtu" given twice/],
+      ['an unknown io kind', ['link eth0 io xdp'], 1, /bad io "xdp" \(packet, cap, tun, tap or raw\)/],
       ['extra words', [...LINKS, 'addr 10.0.0.1/24 dev eth0 now'], 3, /unexpected words: expected "addr PREFIX dev DEV"/],
-      ['a wrong fixed word', ['link eth0 hw 02:00:00:00:00:01'], 1, /expected "mac" where "hw" is/],
+      ['a wrong fixed word', ['link eth0 hw 02:00:00:00:00:01'], 1, /unexpected "hw": expected "link NAME \[mac MAC\]/],
       ['a bad MAC', ['link eth0 mac 02:00:00:00:01'], 1, /bad MAC "02:00:00:00:01"/],
       ['a multicast MAC', ['link eth0 mac 01:00:5e:00:00:01'], 1, /multicast or broadcast/],
       ['an MTU below 68', ['link eth0 mac 02:00:00:00:00:01 mtu 67'], 1, /bad MTU "67" \(68\.\.65535\)/],
@@ -91,7 +107,7 @@ describe('control/director-file', () => {
       ['a bad link name', ['link eth0/1 mac 02:00:00:00:00:01'], 1, /bad link name "eth0\/1"/],
       ['a duplicate link name', [...LINKS, 'link eth0 mac 02:00:00:00:00:03'], 3, /link eth0 is already declared \(line 1\)/],
       ['a duplicate MAC', [...LINKS, 'link eth2 mac 02:00:00:00:00:02'], 3, /MAC 02:00:00:00:00:02 is already used by another link \(line 2\)/],
-      ['an undeclared link', ['addr 10.0.0.1/24 dev eth0', ...LINKS], 1, /link eth0 is not declared \(declare it with "link eth0 mac MAC" on an earlier line\)/],
+      ['an undeclared link', ['addr 10.0.0.1/24 dev eth0', ...LINKS], 1, /link eth0 is not declared \(declare it with "link eth0" on an earlier line\)/],
       ['a neighbour on an undeclared link', [...LINKS, 'neigh 10.0.0.2 lladdr 02:00:00:00:00:09 dev eth9'], 3, /link eth9 is not declared/],
       ['a route on an undeclared link', [...LINKS, 'route default via 10.0.0.1 dev eth9'], 3, /link eth9 is not declared/],
       ['a bad address', [...LINKS, 'neigh 10.0.0.256 lladdr 02:00:00:00:00:09 dev eth1'], 3, /"10\.0\.0\.256" is not an IPv4 or IPv6 address/],
@@ -129,7 +145,7 @@ describe('control/director-file', () => {
       const file = path.join(dir, 'director');
       writeFileSync(file, `${LINKS.join('\n')}\naddr 10.0.0.1/24 dev eth1\n`);
       assert.equal(loadDirectorFile(file).addrs.length, 1);
-      writeFileSync(file, 'link x\n');
+      writeFileSync(file, 'link x mac\n');
       assert.throws(() => loadDirectorFile(file), (e: ConfigError) => e.file === file && e.line === 1);
       assert.throws(() => loadDirectorFile(path.join(dir, 'nope')), (e: ConfigError) => e.line === 0 && /cannot read/.test(e.reason));
     } finally {

@@ -5,7 +5,7 @@
  * (mark, service, existing connection, persistence template, the scheduler's inputs per real
  * server) is read from the engine's tables before and after, so the answer is the engine's own.
  */
-import { loadDirectorFile } from '../control/director-file';
+import { loadDirectorFile, requireLinkMacs } from '../control/director-file';
 import { parseIp } from '../control/ip-address';
 import { loadRulesFile } from '../control/rules-file';
 import { ConnTable } from '../ipvs/conn-table';
@@ -179,7 +179,9 @@ function reasonFor(svc: VirtualService, dests: DestLine[], chosen: DestLine | un
 }
 
 export function explainFlow(o: ExplainOptions): ExplainReport {
-  const built = buildEngine(loadRulesFile(o.rules, { schedulers: schedulerNames() }), loadDirectorFile(o.director));
+  const director = loadDirectorFile(o.director);
+  requireLinkMacs(director, o.director, 'explain');
+  const built = buildEngine(loadRulesFile(o.rules, { schedulers: schedulerNames() }), director);
   const { engine } = built;
   let [sec, nsec] = o.warm !== undefined ? warm(built, o.warm) : [0, 0];
   const after = o.after ?? 0;

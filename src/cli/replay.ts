@@ -5,7 +5,7 @@
  * interrupted replay never leaves a partial OUT behind.
  */
 import * as fs from 'node:fs';
-import { loadDirectorFile } from '../control/director-file';
+import { loadDirectorFile, requireLinkMacs } from '../control/director-file';
 import { loadRulesFile } from '../control/rules-file';
 import { schedulerNames } from '../sched/registry';
 import { buildEngine, type BuiltEngine } from '../ipvs/engine-builder';
@@ -40,6 +40,7 @@ export class ReplayError extends Error {}
 export function replay(opts: ReplayOptions): ReplayResult {
   const rules = loadRulesFile(opts.rules, { schedulers: schedulerNames() });
   const director = loadDirectorFile(opts.director);
+  requireLinkMacs(director, opts.director, 'a replay');
   const built = buildEngine(rules, director);
   const { engine } = built;
   // Three shared read buffers taken in turn: while the engine rewrites one, a second thread

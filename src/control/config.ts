@@ -87,12 +87,23 @@ export interface RulesConfig {
   timeouts: TimeoutConfig;
 }
 
+/** How the live director reaches a link: see src/io/port.ts. */
+export type LinkIo = 'packet' | 'cap' | 'tun' | 'tap' | 'raw';
+export const LINK_IO_KINDS: readonly LinkIo[] = ['packet', 'cap', 'tun', 'tap', 'raw'];
+
 export interface LinkConfig {
   name: string;
-  /** 6 bytes. */
+  /** 6 bytes (all zero until known when macGiven is false). */
   mac: Uint8Array;
+  /** False when the line had no `mac`: a live director reads the interface's own; a replay needs it given. */
+  macGiven: boolean;
   /** Default 1500. */
   mtu: number;
+  mtuGiven: boolean;
+  /** Default 'packet' (AF_PACKET). */
+  io: LinkIo;
+  /** Line of the director file that declared it (0 when built in code). */
+  line: number;
 }
 
 export interface AddrConfig {

@@ -1,7 +1,12 @@
 /**
  * The director file: the director's own network, one fact per line, in the words of `ip`:
  *
- *   link NAME mac MAC [mtu N]                 an interface (MTU 68..65535, default 1500)
+ *   link NAME [mac MAC] [mtu N] [io KIND]     an interface (MTU 68..65535, default 1500); KIND is how a
+ *                                             live director reaches it: packet (AF_PACKET, the default),
+ *                                             cap (libpcap), tun or tap (a uvs TUN/TAP device of that
+ *                                             name), raw (layer-3 output through the kernel's routing).
+ *                                             Without mac (or mtu) a live director reads the
+ *                                             interface's own; a replay needs mac given.
  *   addr IP/PLEN dev NAME                     an address of the director on that link
  *   neigh IP lladdr MAC dev NAME              a static neighbour (ARP / NDP entry)
  *   route PREFIX|default via IP dev NAME      a route through a gateway
@@ -25,6 +30,8 @@ import {
   type DirectorConfig,
   type IpAddress,
   type LinkConfig,
+  type LinkIo,
+  LINK_IO_KINDS,
   type NeighConfig,
   type MarkRuleConfig,
   type RouteConfig,
@@ -62,10 +69,13 @@ class DirectorBuilder {
     this.line = line;
   }
 
-  link(name: string, mac: Uint8Array, mtu: number): void {
+  link(name: string, mac: Uint8Array | null, mtu: number | null, io: LinkIo): void {
     once(this.linkLines, name, this.line, `link ${name} is already declared`);
-    once(this.macLines, formatMac(mac), this.line, `MAC ${formatMac(mac)} is already used by another link`);
-    this.config.links.push({ name, mac, mtu } satisfies LinkConfig);
+    if (mac !== null) once(this.macLines, formatMac(mac), this.line, `MAC ${formatMac(mac)} is already used by another link`);
+    this.config.links.push({
+      name, mac: mac ?? new Uint8Array(6), macGiven: mac !== null, mtu: mtu ?? DEFAULT_MTU, mtuGiven: mtu !== null, io,
+      line: this.line,
+    } satisfies LinkConfig);
   }
 
   addr(addr: IpAddress, prefixLen: number, dev: string): void {
@@ -92,7 +102,7 @@ class DirectorBuilder {
 
   private requireLink(dev: string): void {
     if (!this.linkLines.has(dev)) {
-      throw new LineError(`link ${dev} is not declared (declare it with "link ${dev} mac MAC" on an earlier line)`);
+      throw new LineError(`link ${dev} is not declared (declare it with "link ${dev}" on an earlier line)`);
     }
   }
 }
@@ -123,6 +133,19 @@ function expect(keyword: string, words: string[], pattern: string): Record<strin
   return out;
 }
 
+/** KEY VALUE pairs from `allowed`, each at most once, in any order. */
+function options(words: string[], allowed: readonly string[], usage: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < words.length; i += 2) {
+    const key = words[i];
+    if (!allowed.includes(key)) throw new LineError(`unexpected "${key}": ${usage}`);
+    if (i + 1 >= words.length) throw new LineError(`"${key}" needs a value: ${usage}`);
+    if (out[key] !== undefined) throw new LineError(`"${key}" given twice`);
+    out[key] = words[i + 1];
+  }
+  return out;
+}
+
 function address(text: string): IpAddress {
   try {
     return parseIp(text);
@@ -147,15 +170,25 @@ function linkName(text: string): string {
 
 const PARSERS: Readonly<Record<string, KeywordParser>> = {
   link(b, words) {
-    const w = words.length > 3 ? expect('link', words, '$name mac $mac mtu $mtu') : expect('link', words, '$name mac $mac');
-    let mtu = DEFAULT_MTU;
-    if (w.mtu !== undefined) {
-      if (!/^[0-9]+$/.test(w.mtu) || Number(w.mtu) < MIN_MTU || Number(w.mtu) > MAX_MTU) {
-        throw new LineError(`bad MTU "${w.mtu}" (${MIN_MTU}..${MAX_MTU})`);
+    const usage = 'expected "link NAME [mac MAC] [mtu N] [io packet|cap|tun|tap|raw]"';
+    if (words.length === 0) throw new LineError(`missing words: ${usage}`);
+    const name = linkName(words[0]);
+    const opts = options(words.slice(1), ['mac', 'mtu', 'io'], usage);
+    let mtu: number | null = null;
+    if (opts.mtu !== undefined) {
+      if (!/^[0-9]+$/.test(opts.mtu) || Number(opts.mtu) < MIN_MTU || Number(opts.mtu) > MAX_MTU) {
+        throw new LineError(`bad MTU "${opts.mtu}" (${MIN_MTU}..${MAX_MTU})`);
       }
-      mtu = Number(w.mtu);
+      mtu = Number(opts.mtu);
     }
-    b.link(linkName(w.name), mac(w.mac), mtu);
+    let io: LinkIo = 'packet';
+    if (opts.io !== undefined) {
+      if (!(LINK_IO_KINDS as readonly string[]).includes(opts.io)) {
+        throw new LineError(`bad io "${opts.io}" (packet, cap, tun, tap or raw)`);
+      }
+      io = opts.io as LinkIo;
+    }
+    b.link(name, opts.mac === undefined ? null : mac(opts.mac), mtu, io);
   },
   addr(b, words) {
     const w = expect('addr', words, '$prefix dev $dev');
@@ -285,4 +318,14 @@ export function loadDirectorFile(path: string): DirectorConfig {
     throw new ConfigError(path, 0, `cannot read the director file: ${(e as Error).message}`);
   }
   return loadDirector(text, path);
+}
+
+/**
+ * Offline uses (replay, explain) have no interface to ask: every link must give its MAC. `use`
+ * names the command in the message.
+ */
+export function requireLinkMacs(config: DirectorConfig, file: string, use: string): void {
+  for (const l of config.links) {
+    if (!l.macGiven) throw new ConfigError(file, l.line, `link ${l.name} has no mac: ${use} needs each link's MAC ("link ${l.name} mac MAC")`);
+  }
 }

@@ -181,3 +181,15 @@ export function findDest(engine: Engine, svc: VirtualService, addr: IpAddress, p
   }
   return -1;
 }
+
+/**
+ * Routes every dest again: after the router learned a neighbour at run time, dests whose next
+ * hop was unknown get one (hops already resolved are updated in place by the router itself).
+ */
+export function refreshDestHops(engine: Engine): void {
+  const dests = engine.dests;
+  for (let d = 0; d < dests.count; d++) {
+    const addr = engine.destAddrBytes[d];
+    if (addr !== undefined) engine.destHop[d] = engine.router.route(dests.af[d], addr, 0);
+  }
+}

@@ -13,7 +13,17 @@ interface Route {
   link: number;
   /** The gateway's next hop, for a gatewayed route (null when the gateway has no neighbour entry). */
   gateway: NextHop | null;
+  /** The gateway's address (null for an on-link route). */
+  via: Uint8Array | null;
   onLink: boolean;
+}
+
+/** The layer-3 next hop of a destination: the link and the address whose MAC a frame needs. */
+export interface NextHopAddress {
+  af: number;
+  link: number;
+  /** 4 or 16 bytes: the destination itself (on-link) or the route's gateway. */
+  addr: Uint8Array;
 }
 
 interface Neighbour {
@@ -65,13 +75,17 @@ export class Router {
     // equal prefix lengths this order decides.
     for (const a of config.addrs) {
       const words = toWords(a.addr.bytes);
-      this.routes.push({ af: a.addr.af, words: maskWords(words, a.prefixLen), plen: a.prefixLen, link: linkIndex(a.dev), gateway: null, onLink: true });
+      this.routes.push({
+        af: a.addr.af, words: maskWords(words, a.prefixLen), plen: a.prefixLen, link: linkIndex(a.dev), gateway: null, via: null, onLink: true,
+      });
     }
     for (const r of config.routes) {
       const link = linkIndex(r.dev);
       let gateway: NextHop | null = null;
       if (r.via) gateway = this.neighbourHop(r.via.af, r.via.bytes, 0, link);
-      this.routes.push({ af: r.prefix.af, words: toWords(r.prefix.bytes), plen: r.prefixLen, link, gateway, onLink: r.via === null });
+      this.routes.push({
+        af: r.prefix.af, words: toWords(r.prefix.bytes), plen: r.prefixLen, link, gateway, via: r.via?.bytes ?? null, onLink: r.via === null,
+      });
     }
     this.routes.sort((x, y) => y.plen - x.plen);
   }
@@ -91,7 +105,7 @@ export class Router {
   }
 
   /** The director's address on `link` for talking to `peer`: one whose network holds it, else the first. */
-  private sourceAddress(link: number, af: number, peer: Uint8Array): Uint8Array | null {
+  sourceAddress(link: number, af: number, peer: Uint8Array): Uint8Array | null {
     let first: Uint8Array | null = null;
     for (const a of this.config.addrs) {
       if (a.dev !== this.linkNames[link] || a.addr.af !== af) continue;
@@ -107,6 +121,45 @@ export class Router {
       if (inPrefix(n.words, af === 4 ? 32 : 128, buf, off)) return n.hop;
     }
     return null;
+  }
+
+  /**
+   * Where a packet to `addr` goes at layer 3, whether or not its neighbour is known yet: what a
+   * live director resolves (from the kernel's table or by ARP) before the engine needs it.
+   */
+  nextHopAddress(af: number, addr: Uint8Array): NextHopAddress | null {
+    for (const r of this.routes) {
+      if (r.af !== af || !inPrefix(r.words, r.plen, addr, 0)) continue;
+      return { af, link: r.link, addr: r.onLink ? addr.slice(0, af === 4 ? 4 : 16) : (r.via as Uint8Array) };
+    }
+    return null;
+  }
+
+  /** The MAC known for `addr` on `link` (static or learned), or null. */
+  neighbourMac(af: number, addr: Uint8Array, link: number): Uint8Array | null {
+    return this.neighbourHop(af, addr, 0, link)?.dstMac ?? null;
+  }
+
+  /**
+   * A neighbour learned at run time (kernel table, ARP reply). An entry already known is updated
+   * in place, so every dest and route holding its NextHop sends to the new MAC at once; a new one
+   * also completes the routes through it as gateway. Returns true when anything changed: the
+   * caller then re-resolves dests whose hop was missing (engine-control's refreshDestHops).
+   */
+  learnNeighbour(af: number, addr: Uint8Array, link: number, mac: Uint8Array): boolean {
+    const known = this.neighbourHop(af, addr, 0, link);
+    if (known !== null) {
+      if (sameBytes(known.dstMac, mac)) return false;
+      known.dstMac.set(mac);
+      known.prepare();
+      return true;
+    }
+    const hop = this.makeHop(link, mac, addr, af);
+    this.neighbours.push({ af, words: toWords(addr), link, hop });
+    for (const r of this.routes) {
+      if (r.via !== null && r.gateway === null && r.link === link && r.af === af && sameBytes(r.via, addr)) r.gateway = hop;
+    }
+    return true;
   }
 
   /** The next hop for a packet to the address at buf[off] (4 or 16 bytes by af), or null (no route / no neighbour). */
@@ -130,4 +183,10 @@ function maskWords(words: Uint32Array, plen: number): Uint32Array {
     out[i] = (words[i] & mask) >>> 0;
   }
   return out;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

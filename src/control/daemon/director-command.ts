@@ -19,7 +19,10 @@ import { ReplayFeedError } from './replay-feed';
 
 export const DIRECTOR_USAGE =
   'usage: uvs director --rules RULES --director DIRECTOR [--socket PATH] [--state FILE] [--group NAME]\n' +
-  '                    [--metrics HOST:PORT] [--replay IN [--replay-speed N|max] [--replay-out OUT] [--replay-loop]]\n';
+  '                    [--metrics HOST:PORT] [--control-only]\n' +
+  '                    [--replay IN [--replay-speed N|max] [--replay-out OUT] [--replay-loop]]\n' +
+  '  Attaches to the director file\'s links and forwards (AF_PACKET by default; `io` per link);\n' +
+  '  --control-only serves uvsadm without packet I/O; --replay feeds a capture instead of links.\n';
 
 /** --replay and its companions: a capture run through the director's engine. */
 export interface ReplayArgs {
@@ -39,6 +42,8 @@ export interface DirectorArgs {
   /** --metrics: where Prometheus scrapes /metrics, or null. */
   metrics: ListenAddress | null;
   replay: ReplayArgs | null;
+  /** --control-only: no packet I/O even when the director file has links. */
+  controlOnly: boolean;
 }
 
 export class DirectorUsageError extends Error {}
@@ -56,7 +61,7 @@ const OPTIONS = {
 } as const;
 type OptionName = keyof typeof OPTIONS;
 /** Options without a value. */
-const FLAGS = new Set(['--replay-loop']);
+const FLAGS = new Set(['--replay-loop', '--control-only']);
 
 export function parseDirectorArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): DirectorArgs {
   const got: Partial<Record<(typeof OPTIONS)[OptionName], string>> = {};
@@ -106,6 +111,7 @@ export function parseDirectorArgs(argv: readonly string[], env: NodeJS.ProcessEn
     group: got.group ?? null,
     metrics,
     replay: replayArgs(got, flags.has('--replay-loop')),
+    controlOnly: flags.has('--control-only'),
   };
 }
 

@@ -50,6 +50,14 @@ export interface DirectorControlOptions {
   apply?: ApplyOptions;
   /** Names for listings without -n (default: numbers). */
   names?: () => NameLookup;
+  /**
+   * The live director's part of a change, run once the new configuration is saved and before
+   * anything is applied (e.g. the kernel guard's nftables rules); throwing refuses the change,
+   * and the saved configuration is put back. Optional.
+   */
+  prepare?: (next: RulesConfig) => void;
+  /** Runs after a change is applied to the configuration and the engine (e.g. neighbour resolution). Optional. */
+  changed?: (config: RulesConfig) => void;
 }
 
 const NOT_IN_RESTORE: Partial<Record<IpvsadmCommand['kind'], string>> = {
@@ -168,12 +176,26 @@ export class DirectorControl {
       if (e instanceof PersistError) return reply('', `${e.message}\n`, EXIT_FAILURE);
       throw e;
     }
+    if (this.opts.prepare !== undefined) {
+      try {
+        this.opts.prepare(trial);
+      } catch (e) {
+        this.opts.logger.log('error', 'change refused by the live director', { error: (e as Error).message });
+        try {
+          this.opts.persist(this.config);
+        } catch {
+          // the error above is the one to report
+        }
+        return reply('', `${(e as Error).message}\n`, EXIT_FAILURE);
+      }
+    }
     for (const cmd of cmds) {
       const before = [...this.config.services];
       const touched = applyCommand(this.config, cmd, this.opts.apply);
       this.opts.mirror.apply(cmd, before, touched);
     }
     this.opts.stats.sync();
+    this.opts.changed?.(this.config);
     return reply('');
   }
 

@@ -14,7 +14,7 @@
  */
 import * as fs from 'node:fs';
 import type { RulesConfig } from '../config';
-import { loadDirectorFile } from '../director-file';
+import { loadDirectorFile, requireLinkMacs } from '../director-file';
 import { namesFromFiles, type NameLookup } from '../ipvsadm-names';
 import { ESTIMATOR_PERIOD_MS } from '../rate-estimator';
 import { loadRulesFile } from '../rules-file';
@@ -29,6 +29,9 @@ import type { Logger } from './logger';
 import { directorMetricsPage } from './metrics';
 import { formatListenAddress, MetricsServer, type ListenAddress } from './metrics-server';
 import { ReplayFeed } from './replay-feed';
+import { completeLinksFromKernel } from '../../live/link-info';
+import { LiveDirector, type PortOpener } from '../../live/live-director';
+import type { NftRunner } from '../../live/kernel-guard';
 import { StatsBook } from './stats-book';
 
 export interface DirectorDaemonOptions {
@@ -48,6 +51,13 @@ export interface DirectorDaemonOptions {
   metrics?: ListenAddress | null;
   /** A capture to run through the engine, or null / absent. */
   replay?: ReplayArgs | null;
+  /**
+   * How to open a port on a link: given (and no replay), the director attaches to the director
+   * file's links and forwards; absent or null, it serves the control plane only.
+   */
+  openPort?: PortOpener | null;
+  /** Runs nftables scripts for the kernel guard (default: the nft command). */
+  nft?: NftRunner;
 }
 
 export class DirectorDaemon {
@@ -63,6 +73,7 @@ export class DirectorDaemon {
     readonly stats: StatsBook,
     readonly metrics: MetricsServer | null,
     readonly feed: ReplayFeed | null,
+    readonly live: LiveDirector | null,
   ) {}
 
   /**
@@ -74,6 +85,7 @@ export class DirectorDaemon {
     const log = opts.logger;
     const apply = { schedulers: directorSchedulers() };
     const director = loadDirectorFile(opts.director);
+    if (opts.replay) requireLinkMacs(director, opts.director, 'a director fed by --replay');
     const gid = opts.group === null ? null : resolveGroup(opts.group);
     ensureStateDirectory(opts.state);
     let config: RulesConfig;
@@ -88,8 +100,11 @@ export class DirectorDaemon {
       log.log('info', 'configuration loaded from the rules file', { rules: opts.rules, services: config.services.length });
     }
 
-    const mirror = EngineMirror.build(config, director);
     const replay = opts.replay ?? null;
+    const attach = replay === null && (opts.openPort ?? null) !== null && director.links.length > 0;
+    // A live director takes the MACs and MTUs the file leaves out from the interfaces themselves.
+    if (attach) completeLinksFromKernel(director);
+    const mirror = EngineMirror.build(config, director);
     // A fed director's estimators run on the capture's clock (sampled by the feed); an idle one's
     // on the wall clock, every 2 s.
     const clock = opts.clock ?? (replay !== null ? engineEstimatorClock(mirror.engine) : () => performance.now());
@@ -107,11 +122,15 @@ export class DirectorDaemon {
     });
     const hosts = opts.hostsFile ?? '/etc/hosts';
     const services = opts.servicesFile ?? '/etc/services';
+    // Attached once the socket is ours; until then a change has no live part.
+    let live: LiveDirector | null = null;
     const control = new DirectorControl({
       config,
       mirror,
       stats,
       persist: (c) => saveState(opts.state, c),
+      prepare: (next) => live?.prepare(next),
+      changed: () => live?.changed(),
       logger: log,
       apply,
       names: () => readNames(hosts, services),
@@ -144,6 +163,17 @@ export class DirectorDaemon {
       await server.close();
       throw e;
     }
+    if (attach) {
+      try {
+        live = LiveDirector.start({
+          engine: mirror.engine, director, rules: config, logger: log, openPort: opts.openPort as PortOpener, nft: opts.nft,
+        });
+      } catch (e) {
+        await metrics?.close();
+        await server.close();
+        throw e;
+      }
+    }
     let timer: NodeJS.Timeout | null = null;
     if (feed === null || opts.clock !== undefined) {
       timer = setInterval(() => stats.sample(), ESTIMATOR_PERIOD_MS);
@@ -160,13 +190,13 @@ export class DirectorDaemon {
       ...(metrics !== null ? { metrics: formatListenAddress(metrics.address) } : {}),
       ...(replay !== null ? { replay: replay.input } : {}),
     });
-    if (director.links.length > 0 && feed === null) {
+    if (director.links.length > 0 && feed === null && live === null) {
       log.log('warn', 'no packet I/O is attached to the director: it serves the control plane only', {
         links: director.links.map((l) => l.name),
       });
     }
     feed?.start();
-    return new DirectorDaemon(opts, control, mirror, server, timer, stats, metrics, feed);
+    return new DirectorDaemon(opts, control, mirror, server, timer, stats, metrics, feed, live);
   }
 
   /** Saves the configuration, closes and removes the socket. Safe to call more than once. */
@@ -178,6 +208,7 @@ export class DirectorDaemon {
   private async doStop(reason: string): Promise<void> {
     if (this.timer !== null) clearInterval(this.timer);
     await this.feed?.stop();
+    this.live?.stop();
     await this.metrics?.close();
     await this.server.close();
     try {

@@ -1,0 +1,90 @@
+/**
+ * Everything a director needs to forward on a real host, put together and taken apart in order:
+ * ports opened on the director file's links (each by its `io` kind), the kernel guard installed,
+ * neighbours resolved, then the loop started; on stop the loop first, then the guard removed and
+ * the ports closed. A failure while starting undoes what was done and names what went wrong.
+ */
+import type { DirectorConfig, LinkConfig, RulesConfig } from '../control/config';
+import type { Logger } from '../control/daemon/logger';
+import type { Engine } from '../ipvs/engine';
+import type { Port, PortStats } from '../io/port';
+import { KernelGuard, type NftRunner } from './kernel-guard';
+import { LiveFeed, type LiveFeedStats } from './live-feed';
+import { NeighbourResolver } from './neighbour-resolver';
+
+/** Opens the port for one link of the director file. */
+export type PortOpener = (link: LinkConfig) => Port;
+
+export interface LiveDirectorOptions {
+  engine: Engine;
+  director: DirectorConfig;
+  rules: RulesConfig;
+  logger: Logger;
+  openPort: PortOpener;
+  nft?: NftRunner;
+  afterBatches?: () => void;
+}
+
+export interface LiveStats {
+  feed: LiveFeedStats;
+  ports: { name: string; kind: string; stats: PortStats }[];
+}
+
+export class LiveDirector {
+  private constructor(
+    private readonly ports: Port[],
+    private readonly guard: KernelGuard,
+    readonly resolver: NeighbourResolver,
+    readonly feed: LiveFeed,
+    private readonly director: DirectorConfig,
+  ) {}
+
+  static start(opts: LiveDirectorOptions): LiveDirector {
+    const ports: Port[] = [];
+    let guard: KernelGuard | null = null;
+    try {
+      for (const link of opts.director.links) ports.push(opts.openPort(link));
+      // Only links read below the IP layer see balanced frames before the kernel does.
+      const guarded = ports.filter((p) => p.kind === 'packet' || p.kind === 'cap').map((p) => p.name);
+      guard = new KernelGuard(guarded, opts.nft);
+      guard.apply(opts.rules, opts.director);
+      const resolver = new NeighbourResolver({ engine: opts.engine, ports, logger: opts.logger });
+      const feed = new LiveFeed({ engine: opts.engine, ports, resolver, afterBatches: opts.afterBatches });
+      resolver.start();
+      feed.start();
+      opts.logger.log('info', 'links attached', {
+        links: ports.map((p) => ({ name: p.name, io: p.kind })),
+        guarded,
+      });
+      return new LiveDirector(ports, guard, resolver, feed, opts.director);
+    } catch (e) {
+      guard?.remove();
+      for (const p of ports) p.close();
+      throw e;
+    }
+  }
+
+  /** Before a configuration change is applied: the guard follows it (throws to refuse the change). */
+  prepare(next: RulesConfig): void {
+    this.guard.apply(next, this.director);
+  }
+
+  /** After a change: new real servers and gateways get their neighbours. */
+  changed(): void {
+    this.resolver.refresh();
+  }
+
+  stats(): LiveStats {
+    return {
+      feed: { ...this.feed.counters },
+      ports: this.ports.map((p) => ({ name: p.name, kind: p.kind, stats: p.stats() })),
+    };
+  }
+
+  stop(): void {
+    this.feed.stop();
+    this.resolver.stop();
+    this.guard.remove();
+    for (const p of this.ports) p.close();
+  }
+}
