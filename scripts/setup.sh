@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(tshark tcpreplay tcpdump libpcap-dev python3-scapy iproute2 ethtool nftables)
+PACKAGES=(tshark tcpreplay tcpdump libpcap-dev python3-scapy iproute2 ethtool nftables iperf3 netsniff-ng g++ make)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

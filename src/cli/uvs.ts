@@ -20,6 +20,11 @@ commands:
         Prometheus metrics on /metrics, and optionally feed it a capture (see uvs director -h)
   explain --rules RULES --director DIRECTOR [--pcap WARM.pcap] [--after S] [--flags F] [--json] tcp|udp CLIENT:PORT VIP:PORT
         which service, scheduler state and real server a packet would get, and why
+  lab up --mode dr|nat|tun|fullnat [--rs N] [--scheduler S] [--name NAME] [--no-director] | status [--json] | down
+        a network-namespace lab: client, router, director and real servers (see uvs lab -h)
+  realserver --decap ipip [--dev NAME] [--tun NAME] [--max-inner BYTES]
+        on a real server without the ipip module: receive the director's IPIP packets and hand the
+        inner packets to the host through a TUN device (runs until SIGINT/SIGTERM)
   help  this text
 `;
 
@@ -32,6 +37,10 @@ function main(argv: string[]): number {
       return (require('../control/daemon/director-command') as DirectorModule).runDirectorCommand(rest);
     case 'explain':
       return (require('./explain-command') as ExplainModule).runExplainCommand(rest);
+    case 'lab':
+      return (require('./lab-command') as typeof import('./lab-command')).runLabCommand(rest);
+    case 'realserver':
+      return (require('./realserver-command') as typeof import('./realserver-command')).runRealserverCommand(rest);
     case 'help':
     case '-h':
     case '--help':

@@ -117,6 +117,14 @@ export function linkMac(ns: string | null, dev: string): string {
   return mac;
 }
 
+/** The MTU of a link inside ns (or the current namespace when ns is null). */
+export function linkMtu(ns: string | null, dev: string): number {
+  const out = ns === null ? ip('-j', 'link', 'show', dev) : nsIp(ns, '-j', 'link', 'show', dev);
+  const mtu = (JSON.parse(out) as { mtu?: number }[])[0]?.mtu;
+  if (mtu === undefined) throw new NetnsError(`link ${dev} has no MTU`);
+  return mtu;
+}
+
 /** A namespace prefix unique to this process and moment, for tests that run side by side. */
 export function uniquePrefix(tag: string): string {
   return `${tag}${process.pid.toString(36)}${(Date.now() % 1_000_000).toString(36)}-`;

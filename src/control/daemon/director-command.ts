@@ -16,6 +16,9 @@ import { JsonLineLogger, type Logger } from './logger';
 import { ListenAddressError, MetricsServerError, parseListenAddress, type ListenAddress } from './metrics-server';
 import { socketPath } from './protocol';
 import { ReplayFeedError } from './replay-feed';
+import { openPortFor } from '../../live/open-port';
+import { KernelGuardError } from '../../live/kernel-guard';
+import { LinkInfoError } from '../../live/link-info';
 
 export const DIRECTOR_USAGE =
   'usage: uvs director --rules RULES --director DIRECTOR [--socket PATH] [--state FILE] [--group NAME]\n' +
@@ -164,10 +167,11 @@ export function runDirectorCommand(argv: string[]): number {
 async function start(args: DirectorArgs, logger: Logger): Promise<void> {
   let daemon: DirectorDaemon;
   try {
-    daemon = await DirectorDaemon.start({ ...args, logger });
+    daemon = await DirectorDaemon.start({ ...args, logger, openPort: args.controlOnly ? null : openPortFor });
   } catch (e) {
     const known = e instanceof ConfigError || e instanceof ControlServerError || e instanceof UnknownGroupError ||
       e instanceof MetricsServerError || e instanceof ReplayFeedError || e instanceof CaptureFormatError ||
+      e instanceof KernelGuardError || e instanceof LinkInfoError ||
       (e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string');
     logger.log('error', 'director failed to start', { error: known ? (e as Error).message : String((e as Error).stack ?? e) });
     process.exitCode = 1;
