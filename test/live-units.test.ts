@@ -188,3 +188,22 @@ describe('live: kernel guard rules', () => {
 });
 
 const RULES_ONE = '-A -t 192.0.2.10:80 -s rr\n-a -t 192.0.2.10:80 -r 10.0.0.11:80 -g\n';
+
+describe('live: socket filter rules', () => {
+  it('take services, NAT and FULLNAT replies and local addresses; a configuration with marks takes every frame', async () => {
+    const { directorFilterRules } = await import('../src/live/director-filter');
+    const rules = loadRules([
+      '-A -t 192.0.2.10:80 -s rr', '-a -t 192.0.2.10:80 -r 10.0.0.11:8080 -m', '-a -t 192.0.2.10:80 -r 10.0.0.12:8080 -m',
+      '-A -u 192.0.2.10:53 -s rr', '-a -u 192.0.2.10:53 -r 10.0.0.13:53 -g',
+      '-A -t 192.0.2.11:443 -s rr', '-a -t 192.0.2.11:443 -r 10.0.0.14:443 --fullnat', '-P -t 192.0.2.11:443 -z 10.0.0.100',
+    ].join('\n') + '\n', 'rules', { schedulers: schedulerNames() });
+    const got = directorFilterRules(rules, loadDirector('link eth0\n', 'director'));
+    assert.deepEqual(got?.map((r) => `${r.side} ${r.proto} ${[...r.addr].join('.')}:${r.port}`), [
+      // Real servers in IPVS list order: the newest first.
+      'dst tcp 192.0.2.10:80', 'src tcp 10.0.0.12:8080', 'src tcp 10.0.0.11:8080',
+      'dst udp 192.0.2.10:53',
+      'dst tcp 192.0.2.11:443', 'src tcp 10.0.0.14:443', 'dst tcp 10.0.0.100:0',
+    ]);
+    assert.equal(directorFilterRules(rules, loadDirector('link eth0\nmark 1 proto tcp dport 80\n', 'director')), null);
+  });
+});

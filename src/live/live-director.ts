@@ -8,6 +8,9 @@ import type { DirectorConfig, LinkConfig, RulesConfig } from '../control/config'
 import type { Logger } from '../control/daemon/logger';
 import type { Engine } from '../ipvs/engine';
 import type { Port, PortStats } from '../io/port';
+import { directorFilter } from '../io/bpf';
+import type { PacketPort } from '../io/packet-port';
+import { directorFilterRules } from './director-filter';
 import { KernelGuard, type NftRunner } from './kernel-guard';
 import { LiveFeed, type LiveFeedStats } from './live-feed';
 import { NeighbourResolver } from './neighbour-resolver';
@@ -27,7 +30,7 @@ export interface LiveDirectorOptions {
 
 export interface LiveStats {
   feed: LiveFeedStats;
-  ports: { name: string; kind: string; stats: PortStats }[];
+  ports: { name: string; io: string; stats: PortStats }[];
 }
 
 export class LiveDirector {
@@ -37,6 +40,7 @@ export class LiveDirector {
     readonly resolver: NeighbourResolver,
     readonly feed: LiveFeed,
     private readonly director: DirectorConfig,
+    private readonly logger: Logger,
   ) {}
 
   static start(opts: LiveDirectorOptions): LiveDirector {
@@ -48,6 +52,7 @@ export class LiveDirector {
       const guarded = ports.filter((p) => p.kind === 'packet' || p.kind === 'cap').map((p) => p.name);
       guard = new KernelGuard(guarded, opts.nft);
       guard.apply(opts.rules, opts.director);
+      attachFilters(ports, opts.rules, opts.director, opts.logger);
       const resolver = new NeighbourResolver({ engine: opts.engine, ports, logger: opts.logger });
       const feed = new LiveFeed({ engine: opts.engine, ports, resolver, afterBatches: opts.afterBatches });
       resolver.start();
@@ -56,7 +61,7 @@ export class LiveDirector {
         links: ports.map((p) => ({ name: p.name, io: p.kind })),
         guarded,
       });
-      return new LiveDirector(ports, guard, resolver, feed, opts.director);
+      return new LiveDirector(ports, guard, resolver, feed, opts.director, opts.logger);
     } catch (e) {
       guard?.remove();
       for (const p of ports) p.close();
@@ -67,6 +72,7 @@ export class LiveDirector {
   /** Before a configuration change is applied: the guard follows it (throws to refuse the change). */
   prepare(next: RulesConfig): void {
     this.guard.apply(next, this.director);
+    attachFilters(this.ports, next, this.director, this.logger);
   }
 
   /** After a change: new real servers and gateways get their neighbours. */
@@ -77,7 +83,7 @@ export class LiveDirector {
   stats(): LiveStats {
     return {
       feed: { ...this.feed.counters },
-      ports: this.ports.map((p) => ({ name: p.name, kind: p.kind, stats: p.stats() })),
+      ports: this.ports.map((p) => ({ name: p.name, io: p.kind, stats: p.stats() })),
     };
   }
 
@@ -86,5 +92,28 @@ export class LiveDirector {
     this.resolver.stop();
     this.guard.remove();
     for (const p of this.ports) p.close();
+  }
+}
+
+/**
+ * Gives every AF_PACKET port the filter for this configuration. A filter is only a saving: when
+ * the kernel refuses it (too many rules for net.core.optmem_max) the port takes every frame, and
+ * the engine still drops what is not for it.
+ */
+function attachFilters(ports: readonly Port[], rules: RulesConfig, director: DirectorConfig, logger: Logger): void {
+  const filterRules = directorFilterRules(rules, director);
+  const program = filterRules === null ? null : directorFilter(filterRules, { arp: true, neighbourDiscovery: true, icmp: true });
+  for (const p of ports) {
+    if (p.kind !== 'packet') continue;
+    try {
+      (p as PacketPort).setFilter(program);
+    } catch (e) {
+      logger.log('warn', 'the socket filter was refused: the link takes every frame', { link: p.name, error: (e as Error).message });
+      try {
+        (p as PacketPort).setFilter(null);
+      } catch {
+        // the previous filter stays; frames it lets through are still checked by the engine
+      }
+    }
   }
 }

@@ -31,8 +31,8 @@ export function uvsCli(...args: string[]): { status: number; stdout: string; std
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-export function labUp(name: string, mode: string, rs: number, scheduler: string): LabStatus {
-  const up = uvsCli('lab', 'up', '--name', name, '--mode', mode, '--rs', String(rs), '--scheduler', scheduler);
+export function labUp(name: string, mode: string, rs: number, scheduler: string, ...extra: string[]): LabStatus {
+  const up = uvsCli('lab', 'up', '--name', name, '--mode', mode, '--rs', String(rs), '--scheduler', scheduler, ...extra);
   if (up.status !== 0) throw new Error(`uvs lab up failed (${up.status}):\n${up.stderr}${up.stdout}`);
   const st = uvsCli('lab', 'status', '--name', name, '--json');
   if (st.status !== 0) throw new Error(`uvs lab status failed:\n${st.stderr}`);

@@ -154,7 +154,7 @@ export class DirectorDaemon {
       if (opts.metrics !== undefined && opts.metrics !== null) {
         metrics = await MetricsServer.listen({
           listen: opts.metrics,
-          page: () => directorMetricsPage(control.rules, mirror, stats),
+          page: () => directorMetricsPage(control.rules, mirror, stats, live?.stats() ?? null),
           logger: log,
         });
       }
@@ -208,6 +208,7 @@ export class DirectorDaemon {
   private async doStop(reason: string): Promise<void> {
     if (this.timer !== null) clearInterval(this.timer);
     await this.feed?.stop();
+    const live = this.live?.stats() ?? null;
     this.live?.stop();
     await this.metrics?.close();
     await this.server.close();
@@ -216,7 +217,9 @@ export class DirectorDaemon {
     } catch (e) {
       this.opts.logger.log('error', 'cannot save the configuration', { state: this.opts.state, error: (e as Error).message });
     }
-    this.opts.logger.log('info', 'director stopped', { reason, socket: this.opts.socket, state: this.opts.state });
+    this.opts.logger.log('info', 'director stopped', {
+      reason, socket: this.opts.socket, state: this.opts.state, ...(live !== null ? { live } : {}),
+    });
   }
 }
 

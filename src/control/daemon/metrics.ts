@@ -32,6 +32,7 @@ import type { Engine } from '../../ipvs/engine';
 import { DROP_REASON_NAMES, DropReason } from '../../wire/parsed-frame';
 import type { EngineMirror } from './engine-mirror';
 import type { StatsBook } from './stats-book';
+import type { PortStats } from '../../io/port';
 
 export const IPVS_BACKEND_LABELS = [
   'local_address', 'local_port', 'remote_address', 'remote_port', 'proto', 'local_mark',
@@ -225,10 +226,47 @@ export function ipvsMetricsInput(config: Readonly<RulesConfig>, mirror: EngineMi
   return { totals: stats.totals().stats, backends };
 }
 
-/** The whole /metrics page of the director. */
-export function directorMetricsPage(config: Readonly<RulesConfig>, mirror: EngineMirror, stats: StatsBook): string {
+/** A live director's links: what each port received, dropped and sent. */
+export interface LinkMetricsInput {
+  name: string;
+  io: string;
+  stats: PortStats;
+}
+
+/** What a live director reports besides the engine's counters. */
+export interface LiveMetricsInput {
+  ports: readonly LinkMetricsInput[];
+  feed: { checksumsFinished: number; outputDropped: number };
+}
+
+/** uvs_link_* and the live loop's own counters. */
+export function liveFamilies(live: LiveMetricsInput): MetricFamily[] {
+  const one = (name: string, help: string, value: number): MetricFamily => ({ name, help, type: 'counter', samples: [{ labels: {}, value }] });
+  return [
+    ...linkFamilies(live.ports),
+    one('uvs_checksums_finished_total', 'TCP/UDP checksums a sender left to hardware (CHECKSUM_PARTIAL) that the director computed.', live.feed.checksumsFinished),
+    one('uvs_output_dropped_total', 'Frames the engine transmitted that no port could take.', live.feed.outputDropped),
+  ];
+}
+
+/** uvs_link_*: per-link frame counters of a live director (ring drops are the overload signal). */
+export function linkFamilies(links: readonly LinkMetricsInput[]): MetricFamily[] {
+  const family = (name: string, help: string, pick: (s: PortStats) => number): MetricFamily => ({
+    name, help, type: 'counter', samples: links.map((l) => ({ labels: { link: l.name, io: l.io }, value: pick(l.stats) })),
+  });
+  return [
+    family('uvs_link_received_frames_total', 'Frames a live director read from the link.', (s) => s.rxFrames),
+    family('uvs_link_receive_dropped_total', 'Frames the kernel dropped before the director read them (receive ring full).', (s) => s.rxDropped),
+    family('uvs_link_transmitted_frames_total', 'Frames the kernel took for transmission on the link.', (s) => s.txFrames),
+    family('uvs_link_transmit_dropped_total', 'Frames the director could not transmit on the link (queue full, EAGAIN, ENOBUFS).', (s) => s.txDropped),
+  ];
+}
+
+/** The whole /metrics page of the director (with its links' counters when it forwards live). */
+export function directorMetricsPage(config: Readonly<RulesConfig>, mirror: EngineMirror, stats: StatsBook, live: LiveMetricsInput | null = null): string {
   return formatExposition([
     ...ipvsFamilies(ipvsMetricsInput(config, mirror, stats)),
     ...engineFamilies(engineMetricsInput(mirror.engine)),
+    ...(live !== null ? liveFamilies(live) : []),
   ]);
 }
