@@ -1,40 +1,96 @@
 /**
- * The main job for now: replays every shipped scenario (pcaps/<scenario>/) through the engine and
- * prints what the director did: frames in and out, drops by reason, connections per real server.
- * Outputs are written to a temporary directory (or --out DIR) so they can be opened in Wireshark.
+ * The main job: a lab demo. For each forwarding mode (or the ones named: `npm run demo -- nat dr`)
+ * it brings a network-namespace lab up (client, router, director running `uvs director` on
+ * AF_PACKET, three real servers with weights 1, 2 and 3 under wrr), sends HTTP requests and UDP
+ * datagrams from the client through the VIP, prints which real server answered how often and the
+ * director's table (uvsadm -L -n --stats), and brings the lab down again, also after a failure or
+ * Ctrl-C. Needs root (namespaces, AF_PACKET).
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
+import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { formatSummary, replay } from '../src/cli/replay';
 
 const root = path.resolve(__dirname, '../..');
-const pcaps = path.join(root, 'pcaps');
-const outFlag = process.argv.indexOf('--out');
-const outDir = outFlag > 0 ? path.resolve(process.argv[outFlag + 1]) : fs.mkdtempSync(path.join(os.tmpdir(), 'uvs-demo-'));
-fs.mkdirSync(outDir, { recursive: true });
+const UVS = path.join(root, 'dist/src/cli/uvs.js');
+const UVSADM = path.join(root, 'dist/src/cli/uvsadm.js');
+const CLIENT = path.join(root, 'dist/src/lab/traffic-client.js');
+const MODES = ['dr', 'nat', 'tun', 'fullnat'];
+const METHOD: Record<string, string> = { dr: '-g', nat: '-m', tun: '-i', fullnat: '--fullnat' };
+const REQUESTS = 120;
+const DATAGRAMS = 30;
 
-const scenarios = fs.readdirSync(pcaps).filter((d) => fs.existsSync(path.join(pcaps, d, 'in.pcap'))).sort();
-let failures = 0;
-for (const name of scenarios) {
-  const dir = path.join(pcaps, name);
-  const out = path.join(outDir, `${name}.pcap`);
-  const readme = path.join(dir, 'README.md');
-  console.log(`\n=== ${name} ===`);
-  if (fs.existsSync(readme)) console.log(fs.readFileSync(readme, 'utf8').trim());
-  console.log(`rules:\n${fs.readFileSync(path.join(dir, 'rules'), 'utf8').replace(/^/gm, '  ').trimEnd()}`);
+interface LabStatus {
+  clientNamespace: string;
+  vip: string;
+  port: number;
+  udpPort: number;
+  socket: string;
+  realServers: { name: string; address: string; port: number }[];
+}
+interface Counts {
+  counts: Record<string, number>;
+  failures: string[];
+  peers?: Record<string, number>;
+}
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env, timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`${path.basename(args[0] ?? cmd)} ${args.slice(1).join(' ')}: ${(r.stderr || r.stdout).trim()}`);
+  return r.stdout;
+}
+
+function traffic(lab: LabStatus, ...args: string[]): Counts {
+  return JSON.parse(run('ip', ['netns', 'exec', lab.clientNamespace, process.execPath, CLIENT, ...args]).trim()) as Counts;
+}
+
+function bar(n: number, total: number): string {
+  return '#'.repeat(Math.round((40 * n) / Math.max(total, 1)));
+}
+
+function demo(mode: string): boolean {
+  const name = `demo${mode}`;
+  console.log(`\n=== ${mode.toUpperCase()}: uvs lab up --mode ${mode} --rs 3 --scheduler wrr ===`);
+  run(process.execPath, [UVS, 'lab', 'down', '--name', name]);
   try {
-    const r = replay({ input: path.join(dir, 'in.pcap'), output: out, rules: path.join(dir, 'rules'), director: path.join(dir, 'director') });
-    process.stdout.write(formatSummary(r.summary, path.relative(root, path.join(dir, 'in.pcap')), out));
-    const expected = path.join(dir, 'expected.pcap');
-    if (fs.existsSync(expected)) {
-      const same = fs.readFileSync(expected).subarray(24).equals(fs.readFileSync(out).subarray(24));
-      console.log(same ? 'output matches expected.pcap byte for byte' : 'output differs from expected.pcap (run npm test for the field)');
+    process.stdout.write(run(process.execPath, [UVS, 'lab', 'up', '--name', name, '--mode', mode, '--rs', '3', '--scheduler', 'wrr']));
+    const lab = JSON.parse(run(process.execPath, [UVS, 'lab', 'status', '--name', name, '--json'])) as LabStatus;
+    const env = { ...process.env, UVS_SOCKET: lab.socket };
+    const svc = `${lab.vip}:${lab.port}`;
+    lab.realServers.forEach((rs, i) => {
+      const args = [UVSADM, '-e', '-t', svc, '-r', `${rs.address}:${rs.port}`, METHOD[mode], '-w', String(i + 1)];
+      console.log(`$ uvsadm ${args.slice(1).join(' ')}`);
+      run(process.execPath, args, env);
+    });
+    const http = traffic(lab, 'http-many', `http://${svc}/`, String(REQUESTS));
+    console.log(`\n${REQUESTS} HTTP requests from the client to ${svc} (one connection each):`);
+    for (const rs of lab.realServers) {
+      const n = http.counts[rs.name] ?? 0;
+      console.log(`  ${rs.name} ${rs.address}:${rs.port}  ${String(n).padStart(4)}  ${bar(n, REQUESTS)}`);
     }
-  } catch (e) {
-    failures++;
-    console.log(`replay failed: ${e instanceof Error ? e.message : String(e)}`);
+    console.log(`  failed: ${http.failures.length}; the real servers saw the client as ${Object.keys(http.peers ?? {}).join(', ')}`);
+    const udp = traffic(lab, 'udp-many', lab.vip, String(lab.udpPort), String(DATAGRAMS), '30000');
+    console.log(`${DATAGRAMS} UDP datagrams to ${lab.vip}:${lab.udpPort}: ${Object.entries(udp.counts).map(([k, v]) => `${k} ${v}`).join(', ')}; failed: ${udp.failures.length}`);
+    console.log('\n$ uvsadm -L -n --stats');
+    process.stdout.write(run(process.execPath, [UVSADM, '-L', '-n', '--stats'], env));
+    return http.failures.length === 0 && udp.failures.length === 0;
+  } finally {
+    process.stdout.write(run(process.execPath, [UVS, 'lab', 'down', '--name', name]));
   }
 }
-console.log(`\n${scenarios.length} scenarios replayed, ${failures} failed; outputs in ${outDir}`);
-process.exitCode = failures === 0 ? 0 : 1;
+
+function main(): number {
+  const modes = process.argv.slice(2).filter((m) => MODES.includes(m));
+  let failed = 0;
+  for (const mode of modes.length > 0 ? modes : MODES) {
+    try {
+      if (!demo(mode)) failed++;
+    } catch (e) {
+      failed++;
+      console.log(`${mode}: ${(e as Error).message}`);
+    }
+  }
+  console.log(failed === 0 ? '\nevery mode forwarded every request' : `\n${failed} mode(s) failed`);
+  return failed === 0 ? 0 : 1;
+}
+
+// Ctrl-C lands in a child first; the finally blocks above bring the lab down.
+process.exitCode = main();

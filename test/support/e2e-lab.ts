@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { CaptureReader } from '../../src/pcap/capture-reader';
 import { ROOT, UVS } from './lab-cli';
 
-export const E2E_CLIENT = path.join(ROOT, 'dist/test/support/e2e-client.js');
+export const E2E_CLIENT = path.join(ROOT, 'dist/src/lab/traffic-client.js');
 const UVSADM = path.join(ROOT, 'dist/src/cli/uvsadm.js');
 
 export interface LabStatus {

@@ -1,6 +1,6 @@
 /**
- * The lab end-to-end tests' client, run inside the client namespace
- * (`ip netns exec NS node e2e-client.js COMMAND ...`). Every exchange is bounded in time; the
+ * A lab's traffic client (the demo's and the end-to-end tests'), run inside the client namespace
+ * (`ip netns exec NS node traffic-client.js COMMAND ...`). Every exchange is bounded in time; the
  * outcome is JSON on stdout.
  *
  *   http-many URL N        N sequential requests, each on a new connection:
@@ -16,7 +16,7 @@
  */
 import * as dgram from 'node:dgram';
 import * as http from 'node:http';
-import { patternMismatch } from '../../src/lab/transfer-pattern';
+import { patternMismatch } from './transfer-pattern';
 
 const REQUEST_TIMEOUT_MS = 3000;
 const TRANSFER_TIMEOUT_MS = 60_000;
@@ -140,7 +140,7 @@ function main(argv: string[]): void {
       transfer(a, true);
       return;
     default:
-      process.stderr.write(`e2e-client: unknown command ${cmd}\n`);
+      process.stderr.write(`traffic-client: unknown command ${cmd}\n`);
       process.exit(2);
   }
 }
