@@ -29,6 +29,8 @@ export interface LiveFeedOptions {
   resolver: NeighbourResolver | null;
   /** Runs after each wake-up's batches (e.g. the rate estimators' sampling); optional. */
   afterBatches?: () => void;
+  /** Told about an error that made the loop give up a batch (a bug); optional. */
+  onError?: (e: unknown) => void;
 }
 
 export interface LiveFeedStats {
@@ -38,6 +40,8 @@ export interface LiveFeedStats {
   /** Output frames no port took (queue full twice, or no port on the egress link). */
   outputDropped: number;
   checksumsFinished: number;
+  /** Batches given up because processing them threw (a bug; see onError). */
+  batchErrors: number;
 }
 
 export class LiveFeed {
@@ -48,7 +52,7 @@ export class LiveFeed {
   private clock: NodeJS.Timeout | null = null;
   private readonly pending: boolean[];
   private running = false;
-  readonly counters: LiveFeedStats = { batches: 0, framesIn: 0, framesOut: 0, outputDropped: 0, checksumsFinished: 0 };
+  readonly counters: LiveFeedStats = { batches: 0, framesIn: 0, framesOut: 0, outputDropped: 0, checksumsFinished: 0, batchErrors: 0 };
 
   constructor(private readonly opts: LiveFeedOptions) {
     this.engine = opts.engine;
@@ -97,8 +101,17 @@ export class LiveFeed {
     for (; n < BATCHES_PER_TURN; n++) {
       const batch = port.receive();
       if (batch === null) break;
-      this.run(batch, link);
-      port.release();
+      try {
+        this.run(batch, link);
+      } catch (e) {
+        // A bug must not take the director down, nor stall the link: the batch is given up,
+        // counted and reported, and its blocks go back to the ring below.
+        this.counters.batchErrors++;
+        this.out.reset();
+        this.opts.onError?.(e);
+      } finally {
+        port.release();
+      }
     }
     this.opts.afterBatches?.();
     if (n === BATCHES_PER_TURN && !this.pending[link]) {
