@@ -16,6 +16,11 @@ interface Route {
   /** The gateway's address (null for an on-link route). */
   via: Uint8Array | null;
   onLink: boolean;
+  /**
+   * An on-link route on a layer-3 link (io tun or raw: IP packets, no MAC): one next hop for
+   * every address it covers, so no neighbour is needed per destination. Null elsewhere.
+   */
+  layer3: NextHop | null;
 }
 
 /** The layer-3 next hop of a destination: the link and the address whose MAC a frame needs. */
@@ -66,6 +71,10 @@ export class Router {
     this.linkNames = config.links.map((l) => l.name);
     this.linkMtu = config.links.map((l) => l.mtu);
     const linkIndex = (name: string): number => this.linkNames.indexOf(name);
+    const layer3 = (link: number, prefix: Uint8Array, af: number): NextHop | null => {
+      const io = config.links[link]?.io;
+      return io === 'tun' || io === 'raw' ? this.makeHop(link, new Uint8Array(6), prefix, af) : null;
+    };
     for (const n of config.neighs) {
       const link = linkIndex(n.dev);
       const hop = this.makeHop(link, n.mac, n.addr.bytes, n.addr.af);
@@ -77,6 +86,7 @@ export class Router {
       const words = toWords(a.addr.bytes);
       this.routes.push({
         af: a.addr.af, words: maskWords(words, a.prefixLen), plen: a.prefixLen, link: linkIndex(a.dev), gateway: null, via: null, onLink: true,
+        layer3: layer3(linkIndex(a.dev), a.addr.bytes, a.addr.af),
       });
     }
     for (const r of config.routes) {
@@ -85,6 +95,7 @@ export class Router {
       if (r.via) gateway = this.neighbourHop(r.via.af, r.via.bytes, 0, link);
       this.routes.push({
         af: r.prefix.af, words: toWords(r.prefix.bytes), plen: r.prefixLen, link, gateway, via: r.via?.bytes ?? null, onLink: r.via === null,
+        layer3: r.via === null ? layer3(link, r.prefix.bytes, r.prefix.af) : null,
       });
     }
     this.routes.sort((x, y) => y.plen - x.plen);
@@ -168,7 +179,8 @@ export class Router {
     for (let i = 0; i < routes.length; i++) {
       const r = routes[i];
       if (r.af !== af || !inPrefix(r.words, r.plen, buf, off)) continue;
-      return r.onLink ? this.neighbourHop(af, buf, off, r.link) : r.gateway;
+      if (!r.onLink) return r.gateway;
+      return r.layer3 ?? this.neighbourHop(af, buf, off, r.link);
     }
     return null;
   }

@@ -12,6 +12,7 @@ import { directorFilter } from '../io/bpf';
 import type { PacketPort } from '../io/packet-port';
 import { directorFilterRules } from './director-filter';
 import { KernelGuard, type NftRunner } from './kernel-guard';
+import { KernelRoutes } from './kernel-routes';
 import { LiveFeed, type LiveFeedStats } from './live-feed';
 import { NeighbourResolver } from './neighbour-resolver';
 
@@ -41,11 +42,14 @@ export class LiveDirector {
     readonly feed: LiveFeed,
     private readonly director: DirectorConfig,
     private readonly logger: Logger,
+    /** TUN mode's routes and rules in the host kernel (null without an `io tun` link). */
+    private readonly routes: KernelRoutes | null,
   ) {}
 
   static start(opts: LiveDirectorOptions): LiveDirector {
     const ports: Port[] = [];
     let guard: KernelGuard | null = null;
+    let routes: KernelRoutes | null = null;
     try {
       for (const link of opts.director.links) ports.push(opts.openPort(link));
       // Only links read below the IP layer see balanced frames before the kernel does.
@@ -53,16 +57,23 @@ export class LiveDirector {
       guard = new KernelGuard(guarded, opts.nft);
       guard.apply(opts.rules, opts.director);
       attachFilters(ports, opts.rules, opts.director, opts.logger);
+      // TUN mode: the kernel routes the balanced traffic into the device (once it exists).
+      routes = KernelRoutes.forDirector({ director: opts.director, router: opts.engine.router, logger: opts.logger });
+      routes?.apply(opts.rules);
       const resolver = new NeighbourResolver({ engine: opts.engine, ports, logger: opts.logger });
-      const feed = new LiveFeed({ engine: opts.engine, ports, resolver, afterBatches: opts.afterBatches });
+      const feed = new LiveFeed({
+        engine: opts.engine, ports, resolver, afterBatches: opts.afterBatches,
+        onError: (e) => opts.logger.log('error', 'a batch was given up', { error: String((e as Error).stack ?? e) }),
+      });
       resolver.start();
       feed.start();
       opts.logger.log('info', 'links attached', {
         links: ports.map((p) => ({ name: p.name, io: p.kind })),
         guarded,
       });
-      return new LiveDirector(ports, guard, resolver, feed, opts.director, opts.logger);
+      return new LiveDirector(ports, guard, resolver, feed, opts.director, opts.logger, routes);
     } catch (e) {
+      routes?.remove();
       guard?.remove();
       for (const p of ports) p.close();
       throw e;
@@ -71,6 +82,7 @@ export class LiveDirector {
 
   /** Before a configuration change is applied: the guard follows it (throws to refuse the change). */
   prepare(next: RulesConfig): void {
+    this.routes?.apply(next);
     this.guard.apply(next, this.director);
     attachFilters(this.ports, next, this.director, this.logger);
   }
@@ -91,6 +103,7 @@ export class LiveDirector {
     this.feed.stop();
     this.resolver.stop();
     this.guard.remove();
+    this.routes?.remove();
     for (const p of this.ports) p.close();
   }
 }
