@@ -37,6 +37,7 @@ export type FanoutMode = 'hash' | 'lb' | 'cpu' | 'rollover' | 'rnd' | 'qm' | 'cb
 const FANOUT_MODES: Record<FanoutMode, number> = { hash: 0, lb: 1, cpu: 2, rollover: 3, rnd: 4, qm: 5, cbpf: 6 };
 const FANOUT_FLAG_ROLLOVER = 0x1000;
 const FANOUT_FLAG_DEFRAG = 0x8000;
+const FANOUT_FLAG_IGNORE_OUTGOING = 0x4000;
 
 export interface FanoutOptions {
   /** Sockets with the same group id on one interface (and protocol) share its frames. */
@@ -46,6 +47,12 @@ export interface FanoutOptions {
   defrag?: boolean;
   /** When the chosen socket's ring is full, try the next. */
   rollover?: boolean;
+  /**
+   * Keep frames sent on the interface away from the group (PACKET_FANOUT_FLAG_IGNORE_OUTGOING).
+   * A member's own ignoreOutgoing no longer applies once it has joined: the group's receive hook
+   * replaces the socket's. Every member of a group must give the same flags.
+   */
+  ignoreOutgoing?: boolean;
   /**
    * For mode 'cbpf': a program whose return value picks the socket (index in joining order,
    * modulo the group's size). Unlike a socket filter it sees the frame from its network header:
@@ -301,7 +308,8 @@ function fanoutArgument(f: FanoutOptions): { group: number; type: number; progra
   }
   const mode = FANOUT_MODES[f.mode];
   if (mode === undefined) throw new RangeError(`unknown fanout mode '${String(f.mode)}'`);
-  const type = mode | (f.defrag === true ? FANOUT_FLAG_DEFRAG : 0) | (f.rollover === true ? FANOUT_FLAG_ROLLOVER : 0);
+  const type = mode | (f.defrag === true ? FANOUT_FLAG_DEFRAG : 0) | (f.rollover === true ? FANOUT_FLAG_ROLLOVER : 0) |
+    (f.ignoreOutgoing === true ? FANOUT_FLAG_IGNORE_OUTGOING : 0);
   if (f.mode === 'cbpf') {
     if (f.program === undefined) throw new RangeError("fanout mode 'cbpf' needs a program");
     return { group: f.group, type, program: f.program };

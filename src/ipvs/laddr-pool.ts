@@ -4,6 +4,10 @@
  * connection slot using it, which is both the "in use" check of allocation and the lookup of
  * replies (a reply is addressed to laddr:lport). Choices are deterministic, so a replay gives
  * the same ports every time.
+ *
+ * A port stride (setPortStride) makes the pool use only ports p with p % stride == offset: worker k
+ * of N director processes allocates p % N == k, so a reply to a local address tells by its port
+ * which worker holds the connection. The default stride 1 uses every port, in the same order.
  */
 import type { IpAddress } from '../control/config';
 import type { VirtualService } from './virtual-service';
@@ -24,6 +28,46 @@ export class LocalAddressPool {
   /** Result of the last allocate(). */
   chosenAddr = -1;
   chosenPort = 0;
+  private stride = 1;
+  private offset = 0;
+  /** The first and last ports of the stride, and how many there are. */
+  private firstPort = LPORT_MIN;
+  private lastPort = LPORT_MAX;
+  private portCount = LPORT_MAX - LPORT_MIN + 1;
+  /** Where the cursor of an address added from now on starts. */
+  private startPort = LPORT_MIN;
+
+  /**
+   * Uses only ports p with p % stride == offset from now on: each address's cursor moves up to
+   * the next such port from `startAt` (default: from where it is). Ports already allocated stay
+   * with their connections. A worker restarted by its master starts elsewhere than its previous
+   * life did, so its first connections do not meet that life's TIME_WAIT entries on the real servers.
+   */
+  setPortStride(stride: number, offset: number, startAt?: number): void {
+    if (!Number.isInteger(stride) || stride < 1 || stride > LPORT_MAX - LPORT_MIN + 1) {
+      throw new RangeError(`port stride ${stride} is not 1 to ${LPORT_MAX - LPORT_MIN + 1}`);
+    }
+    if (!Number.isInteger(offset) || offset < 0 || offset >= stride) throw new RangeError(`port offset ${offset} is not 0 to ${stride - 1}`);
+    this.stride = stride;
+    this.offset = offset;
+    this.firstPort = this.alignUp(LPORT_MIN);
+    this.portCount = Math.floor((LPORT_MAX - this.firstPort) / stride) + 1;
+    this.lastPort = this.firstPort + (this.portCount - 1) * stride;
+    if (startAt !== undefined && (!Number.isInteger(startAt) || startAt < LPORT_MIN || startAt > LPORT_MAX)) {
+      throw new RangeError(`start port ${startAt} is not ${LPORT_MIN} to ${LPORT_MAX}`);
+    }
+    this.startPort = startAt === undefined ? this.firstPort : this.alignUp(startAt);
+    if (this.startPort > LPORT_MAX) this.startPort = this.firstPort;
+    for (let i = 0; i < this.nextPort.length; i++) {
+      const p = this.alignUp(startAt ?? this.nextPort[i]);
+      this.nextPort[i] = p > LPORT_MAX ? this.firstPort : p;
+    }
+  }
+
+  /** The smallest port >= p in the stride. */
+  private alignUp(p: number): number {
+    return p + ((this.offset - (p % this.stride) + this.stride) % this.stride);
+  }
 
   /** Registers a local address (once per distinct address) and returns its index. */
   add(addr: IpAddress): number {
@@ -35,7 +79,7 @@ export class LocalAddressPool {
       w[i >> 2] = ((addr.bytes[i] << 24) | (addr.bytes[i + 1] << 16) | (addr.bytes[i + 2] << 8) | addr.bytes[i + 3]) >>> 0;
     }
     this.words.push(w);
-    this.nextPort.push(LPORT_MIN);
+    this.nextPort.push(this.startPort);
     this.owners.push([new Int32Array(65536), new Int32Array(65536), new Int32Array(65536)]);
     return this.addrs.length - 1;
   }
@@ -72,8 +116,8 @@ export class LocalAddressPool {
       const la = svc.laddrs[(start + k) % n];
       const owners = this.owners[la][p];
       let port = this.nextPort[la];
-      for (let tries = LPORT_MAX - LPORT_MIN + 1; tries > 0; tries--) {
-        const next = port === LPORT_MAX ? LPORT_MIN : port + 1;
+      for (let tries = this.portCount; tries > 0; tries--) {
+        const next = port === this.lastPort ? this.firstPort : port + this.stride;
         if (owners[port] === 0) {
           owners[port] = slot + 1;
           this.nextPort[la] = next;

@@ -27,6 +27,8 @@ export interface LiveDirectorOptions {
   openPort: PortOpener;
   nft?: NftRunner;
   afterBatches?: () => void;
+  /** False: install no kernel guard (the master of a multi-worker director holds it). Default true. */
+  kernelGuard?: boolean;
 }
 
 export interface LiveStats {
@@ -53,7 +55,7 @@ export class LiveDirector {
     try {
       for (const link of opts.director.links) ports.push(opts.openPort(link));
       // Only links read below the IP layer see balanced frames before the kernel does.
-      const guarded = ports.filter((p) => p.kind === 'packet' || p.kind === 'cap').map((p) => p.name);
+      const guarded = opts.kernelGuard === false ? [] : ports.filter((p) => p.kind === 'packet' || p.kind === 'cap').map((p) => p.name);
       guard = new KernelGuard(guarded, opts.nft);
       guard.apply(opts.rules, opts.director);
       attachFilters(ports, opts.rules, opts.director, opts.logger);

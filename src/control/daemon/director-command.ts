@@ -1,6 +1,6 @@
 /**
  * `uvs director --rules RULES --director DIRECTOR [--socket PATH] [--state FILE] [--group NAME]
- * [--metrics HOST:PORT] [--replay IN [--replay-speed N|max] [--replay-out OUT] [--replay-loop]]`:
+ * [--metrics HOST:PORT] [--workers N] [--replay IN [--replay-speed N|max] [--replay-out OUT] [--replay-loop]]`:
  * arguments, start, and a clean stop on SIGINT / SIGTERM (feed stopped, configuration saved,
  * sockets closed, the control socket removed). Logs are JSON lines on stderr; a usage mistake is
  * one plain line and exit 2, a start-up failure an error log line and exit 1.
@@ -19,13 +19,18 @@ import { ReplayFeedError } from './replay-feed';
 import { openPortFor } from '../../live/open-port';
 import { KernelGuardError } from '../../live/kernel-guard';
 import { LinkInfoError } from '../../live/link-info';
+import { MAX_FANOUT_WORKERS } from '../../live/fanout-program';
+import { WorkerPoolError } from '../../live/workers/worker-pool';
+import { BpfError } from '../../io/bpf';
 
 export const DIRECTOR_USAGE =
   'usage: uvs director --rules RULES --director DIRECTOR [--socket PATH] [--state FILE] [--group NAME]\n' +
-  '                    [--metrics HOST:PORT] [--control-only]\n' +
+  '                    [--metrics HOST:PORT] [--workers N] [--control-only]\n' +
   '                    [--replay IN [--replay-speed N|max] [--replay-out OUT] [--replay-loop]]\n' +
   '  Attaches to the director file\'s links and forwards (AF_PACKET by default; `io` per link);\n' +
-  '  --control-only serves uvsadm without packet I/O; --replay feeds a capture instead of links.\n';
+  '  --control-only serves uvsadm without packet I/O; --replay feeds a capture instead of links.\n' +
+  '  --workers N (default 1): N worker processes share the links by fanout (packet links only);\n' +
+  '  this process keeps the control plane.\n';
 
 /** --replay and its companions: a capture run through the director's engine. */
 export interface ReplayArgs {
@@ -47,6 +52,8 @@ export interface DirectorArgs {
   replay: ReplayArgs | null;
   /** --control-only: no packet I/O even when the director file has links. */
   controlOnly: boolean;
+  /** --workers: forwarding processes (1: this one). */
+  workers: number;
 }
 
 export class DirectorUsageError extends Error {}
@@ -61,6 +68,7 @@ const OPTIONS = {
   '--replay': 'replay',
   '--replay-speed': 'replaySpeed',
   '--replay-out': 'replayOut',
+  '--workers': 'workers',
 } as const;
 type OptionName = keyof typeof OPTIONS;
 /** Options without a value. */
@@ -106,6 +114,10 @@ export function parseDirectorArgs(argv: readonly string[], env: NodeJS.ProcessEn
       throw e;
     }
   }
+  const workers = got.workers === undefined ? 1 : parseWorkers(got.workers);
+  if (workers > 1 && (got.replay !== undefined || flags.has('--control-only'))) {
+    throw new DirectorUsageError(`--workers ${workers} forwards on links: not with ${got.replay !== undefined ? '--replay' : '--control-only'}`);
+  }
   return {
     rules: got.rules,
     director: got.director,
@@ -115,7 +127,15 @@ export function parseDirectorArgs(argv: readonly string[], env: NodeJS.ProcessEn
     metrics,
     replay: replayArgs(got, flags.has('--replay-loop')),
     controlOnly: flags.has('--control-only'),
+    workers,
   };
+}
+
+/** --workers: 1 to MAX_FANOUT_WORKERS. */
+export function parseWorkers(text: string): number {
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 1 && n <= MAX_FANOUT_WORKERS)) throw new DirectorUsageError(`--workers: '${text}' is not a number from 1 to ${MAX_FANOUT_WORKERS}`);
+  return n;
 }
 
 function replayArgs(got: Partial<Record<(typeof OPTIONS)[OptionName], string>>, loop: boolean): ReplayArgs | null {
@@ -171,7 +191,7 @@ async function start(args: DirectorArgs, logger: Logger): Promise<void> {
   } catch (e) {
     const known = e instanceof ConfigError || e instanceof ControlServerError || e instanceof UnknownGroupError ||
       e instanceof MetricsServerError || e instanceof ReplayFeedError || e instanceof CaptureFormatError ||
-      e instanceof KernelGuardError || e instanceof LinkInfoError ||
+      e instanceof KernelGuardError || e instanceof LinkInfoError || e instanceof WorkerPoolError || e instanceof BpfError ||
       (e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string');
     logger.log('error', 'director failed to start', { error: known ? (e as Error).message : String((e as Error).stack ?? e) });
     process.exitCode = 1;

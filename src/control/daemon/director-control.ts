@@ -25,7 +25,7 @@ import { NUMERIC_NAMES, type NameLookup } from '../ipvsadm-names';
 import { kernelServiceOrder } from '../ipvsadm-sort';
 import { ForwardMethod, type RulesConfig, type ServiceConfig, type ServiceKey } from '../config';
 import { buildListingSnapshot } from '../engine-snapshot';
-import type { ListingSnapshot } from '../listing-model';
+import type { ListingConnection, ListingSnapshot } from '../listing-model';
 import { formatRules } from '../rules-format';
 import {
   applyCommand, cloneRules, findService, isConfigCommand, type ApplyOptions, type ConfigCommand,
@@ -58,6 +58,16 @@ export interface DirectorControlOptions {
   prepare?: (next: RulesConfig) => void;
   /** Runs after a change is applied to the configuration and the engine (e.g. neighbour resolution). Optional. */
   changed?: (config: RulesConfig) => void;
+  /**
+   * Runs after a change was applied, with its commands in order (a multi-worker director sends
+   * them to its workers). Optional.
+   */
+  applied?: (cmds: readonly ConfigCommand[]) => void;
+  /**
+   * The connection entries `-L -c` lists, when the engine is not where they are (a multi-worker
+   * director's master: the workers' reported entries). Optional; default the engine's.
+   */
+  connections?: () => ListingConnection[];
 }
 
 const NOT_IN_RESTORE: Partial<Record<IpvsadmCommand['kind'], string>> = {
@@ -130,7 +140,7 @@ export class DirectorControl {
   /** The listing snapshot of the running director. */
   snapshot(): ListingSnapshot {
     const { mirror, stats } = this.opts;
-    return buildListingSnapshot({
+    const snapshot = buildListingSnapshot({
       config: this.config,
       engine: mirror.engine,
       serviceOf: (sc) => mirror.serviceOf(sc),
@@ -138,6 +148,8 @@ export class DirectorControl {
       serviceCounters: (svc) => stats.service(svc),
       destCounters: (d) => stats.dest(d),
     });
+    if (this.opts.connections !== undefined) snapshot.connections = this.opts.connections();
+    return snapshot;
   }
 
   private list(cmd: ListCommand): ControlReply {
@@ -196,6 +208,7 @@ export class DirectorControl {
     }
     this.opts.stats.sync();
     this.opts.changed?.(this.config);
+    this.opts.applied?.(cmds);
     return reply('');
   }
 

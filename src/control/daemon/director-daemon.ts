@@ -10,10 +10,12 @@
  *
  * Options: --metrics serves Prometheus text on HTTP (metrics-server.ts, metrics.ts); --replay runs
  * a capture through the engine (replay-feed.ts), and then the rate estimators follow the
- * capture's clock instead of the wall clock (estimator-clock.ts).
+ * capture's clock instead of the wall clock (estimator-clock.ts). --workers N (2 or more) leaves
+ * the links to N worker processes (src/live/workers/worker-pool.ts) and keeps the control plane here.
  */
 import * as fs from 'node:fs';
 import type { RulesConfig } from '../config';
+import type { ConfigCommand } from '../rules-model';
 import { loadDirectorFile, requireLinkMacs } from '../director-file';
 import { namesFromFiles, type NameLookup } from '../ipvsadm-names';
 import { ESTIMATOR_PERIOD_MS } from '../rate-estimator';
@@ -32,6 +34,8 @@ import { ReplayFeed } from './replay-feed';
 import { completeLinksFromKernel } from '../../live/link-info';
 import { LiveDirector, type PortOpener } from '../../live/live-director';
 import type { NftRunner } from '../../live/kernel-guard';
+import { WorkerPool } from '../../live/workers/worker-pool';
+import { workersMetricsPage } from '../../live/workers/worker-metrics';
 import { StatsBook } from './stats-book';
 
 export interface DirectorDaemonOptions {
@@ -58,6 +62,12 @@ export interface DirectorDaemonOptions {
   openPort?: PortOpener | null;
   /** Runs nftables scripts for the kernel guard (default: the nft command). */
   nft?: NftRunner;
+  /**
+   * Worker processes forwarding (default 1: this process forwards). With 2 or more, this process
+   * keeps the control plane and the kernel guard, reads no packets, and runs the links through
+   * that many workers sharing them by fanout (src/live/workers).
+   */
+  workers?: number;
 }
 
 export class DirectorDaemon {
@@ -74,6 +84,7 @@ export class DirectorDaemon {
     readonly metrics: MetricsServer | null,
     readonly feed: ReplayFeed | null,
     readonly live: LiveDirector | null,
+    readonly pool: WorkerPool | null,
   ) {}
 
   /**
@@ -124,13 +135,25 @@ export class DirectorDaemon {
     const services = opts.servicesFile ?? '/etc/services';
     // Attached once the socket is ours; until then a change has no live part.
     let live: LiveDirector | null = null;
+    const pooled = attach && (opts.workers ?? 1) >= 2;
+    // Made before the control plane takes changes: the workers replay every change after this point.
+    const pool = pooled ? WorkerPool.create({
+      workers: opts.workers as number, directorFile: opts.director, director, config, engine: mirror.engine, logger: log, nft: opts.nft,
+    }) : null;
     const control = new DirectorControl({
       config,
       mirror,
       stats,
       persist: (c) => saveState(opts.state, c),
-      prepare: (next) => live?.prepare(next),
+      prepare: (next) => {
+        live?.prepare(next);
+        pool?.prepare(next);
+      },
       changed: () => live?.changed(),
+      ...(pooled ? {
+        applied: (cmds: readonly ConfigCommand[]) => pool?.applied(cmds),
+        connections: () => pool?.sums.connections() ?? [],
+      } : {}),
       logger: log,
       apply,
       names: () => readNames(hosts, services),
@@ -154,7 +177,9 @@ export class DirectorDaemon {
       if (opts.metrics !== undefined && opts.metrics !== null) {
         metrics = await MetricsServer.listen({
           listen: opts.metrics,
-          page: () => directorMetricsPage(control.rules, mirror, stats, live?.stats() ?? null),
+          page: () => pool !== null
+            ? workersMetricsPage(control.rules, mirror, stats, pool.sums, pool.state())
+            : directorMetricsPage(control.rules, mirror, stats, live?.stats() ?? null),
           logger: log,
         });
       }
@@ -165,9 +190,13 @@ export class DirectorDaemon {
     }
     if (attach) {
       try {
-        live = LiveDirector.start({
-          engine: mirror.engine, director, rules: config, logger: log, openPort: opts.openPort as PortOpener, nft: opts.nft,
-        });
+        if (pool !== null) {
+          await pool.start();
+        } else {
+          live = LiveDirector.start({
+            engine: mirror.engine, director, rules: config, logger: log, openPort: opts.openPort as PortOpener, nft: opts.nft,
+          });
+        }
       } catch (e) {
         await metrics?.close();
         await server.close();
@@ -189,14 +218,15 @@ export class DirectorDaemon {
       services: config.services.length,
       ...(metrics !== null ? { metrics: formatListenAddress(metrics.address) } : {}),
       ...(replay !== null ? { replay: replay.input } : {}),
+      ...(pool !== null ? { workers: pool.pids() } : {}),
     });
-    if (director.links.length > 0 && feed === null && live === null) {
+    if (director.links.length > 0 && feed === null && live === null && pool === null) {
       log.log('warn', 'no packet I/O is attached to the director: it serves the control plane only', {
         links: director.links.map((l) => l.name),
       });
     }
     feed?.start();
-    return new DirectorDaemon(opts, control, mirror, server, timer, stats, metrics, feed, live);
+    return new DirectorDaemon(opts, control, mirror, server, timer, stats, metrics, feed, live, pool);
   }
 
   /** Saves the configuration, closes and removes the socket. Safe to call more than once. */
@@ -210,6 +240,8 @@ export class DirectorDaemon {
     await this.feed?.stop();
     const live = this.live?.stats() ?? null;
     this.live?.stop();
+    await this.pool?.stop();
+    const workers = this.pool?.sums.links() ?? null;
     await this.metrics?.close();
     await this.server.close();
     try {
@@ -218,7 +250,7 @@ export class DirectorDaemon {
       this.opts.logger.log('error', 'cannot save the configuration', { state: this.opts.state, error: (e as Error).message });
     }
     this.opts.logger.log('info', 'director stopped', {
-      reason, socket: this.opts.socket, state: this.opts.state, ...(live !== null ? { live } : {}),
+      reason, socket: this.opts.socket, state: this.opts.state, ...(live !== null ? { live } : {}), ...(workers !== null ? { workers } : {}),
     });
   }
 }
