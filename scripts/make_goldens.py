@@ -29,7 +29,8 @@ import socket
 import struct
 import sys
 
-from scapy.all import ARP, Dot1Q, Ether, ICMP, ICMPv6EchoRequest, IP, IPv6, Raw, TCP, UDP  # noqa: E402
+from scapy.all import (ARP, Dot1Q, Ether, ICMP, ICMPv6EchoRequest, IP, IPv6, IPv6ExtHdrDestOpt,  # noqa: E402
+                       IPv6ExtHdrHopByHop, PadN, Raw, TCP, UDP)
 
 # The hashing schedulers (sh, mh) are not worked out by hand: their decisions come from the independent
 # reference of the kernel's sh/dh/mh in scripts/sched_reference.py (written from the specification, shares
@@ -62,7 +63,11 @@ MAC = {
     '10.0.0.21': '02:00:00:00:01:21',
     '2001:db8:10::11': '02:00:00:00:06:11',
     '2001:db8:10::12': '02:00:00:00:06:12',
+    '2001:db8:10::13': '02:00:00:00:06:13',
+    '2001:db8:10::21': '02:00:00:00:06:21',
 }
+GW6_2 = '2001:db8:10::fd'     # IPv6 router towards 2001:db8:11::/64 (the ip6ip6 real server that is not on-link)
+GW6_2_MAC = '02:00:00:00:06:fd'
 
 DROP_REASONS = {  # the names of src/wire/parsed-frame.ts DROP_REASON_NAMES that these scenarios use
     'arp', 'not-balanced-protocol', 'no-service', 'not-connection-start', 'ftp-data-source-port',
@@ -94,6 +99,17 @@ def pseudo_header(src, dst, proto, length):
     return socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack('!xBH', proto, length)
 
 
+IPV6_EXT_HEADERS = (0, 43, 60)  # hop-by-hop, routing, destination options (no fragments in these scenarios)
+
+
+def ipv6_upper_layer(b):
+    """(next header, offset) of the upper-layer header of the IPv6 packet b, past its extension headers."""
+    nh, off = b[6], 40
+    while nh in IPV6_EXT_HEADERS:
+        nh, off = b[off], off + (b[off + 1] + 1) * 8
+    return nh, off
+
+
 def check_ip_packet(b, where):
     """Asserts that an IP packet's header and TCP/UDP checksums are right (recursing into IPIP)."""
     if b[0] >> 4 == 4:
@@ -106,7 +122,8 @@ def check_ip_packet(b, where):
     else:
         plen = struct.unpack('!H', b[4:6])[0]
         assert plen + 40 == len(b), f'{where}: IPv6 payload length'
-        proto, l4 = b[6], b[40:]
+        proto, l4off = ipv6_upper_layer(b)
+        l4 = b[l4off:]
         src = socket.inet_ntop(socket.AF_INET6, b[8:24])
         dst = socket.inet_ntop(socket.AF_INET6, b[24:40])
     if proto in (4, 41):
@@ -155,7 +172,8 @@ class Tcp:
         self.server_to = server_to or (client, cport)
         self.s_ipid = s_ipid
 
-    def c(self, flags, data=b'', options=None, ttl=None, tos=None, dport=None, ack=None, dst=None):
+    def c(self, flags, data=b'', options=None, ttl=None, tos=None, dport=None, ack=None, dst=None, ext=None):
+        """ext: IPv6 extension headers (scapy layers) to put between the IPv6 header and TCP."""
         seq = self.cnxt
         ackno = (self.snxt if 'A' in flags else 0) if ack is None else ack
         ip = ip_header(self.client, dst or self.vip, self.ttl if ttl is None else ttl, self.ipid, self.df,
@@ -164,6 +182,8 @@ class Tcp:
         self.cnxt += len(data) + ('S' in flags) + ('F' in flags)
         tcp = TCP(sport=self.cport, dport=dport or self.vport, flags=flags, seq=seq, ack=ackno, window=502,
                   options=options or [])
+        if ext is not None:
+            ip = ip / ext
         return eth(GW6_MAC if ':' in self.client else GW_MAC, ip / tcp / Raw(data) if data else ip / tcp)
 
     def s(self, flags, data=b'', options=None):
@@ -183,9 +203,13 @@ class Tcp:
 
 
 def udp_frame(src, sport, dst, dport, data, ipid=0, ttl=60, df=False, tos=0, chksum=None, src_mac=GW_MAC,
-              vlan=None):
+              vlan=None, ext=None):
+    """ext: IPv6 extension headers (scapy layers) to put between the IPv6 header and UDP."""
     udp = UDP(sport=sport, dport=dport) if chksum is None else UDP(sport=sport, dport=dport, chksum=chksum)
-    return eth(src_mac, ip_header(src, dst, ttl, ipid, df, tos) / udp / Raw(data), vlan=vlan)
+    ip = ip_header(src, dst, ttl, ipid, df, tos)
+    if ext is not None:
+        ip = ip / ext
+    return eth(src_mac, ip / udp / Raw(data), vlan=vlan)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -232,16 +256,28 @@ def ecn_encap(tos):
 
 def tun(frame, rs, next_hop_mac, outer_src, counter_id):
     """
-    TUN (ipip, IPv4 real server): inner = DR rewrite of the client packet; outer 0x45, TOS by ecn_encap,
-    ID 0 when DF is set else `counter_id` (the per-real-server counter the scenario tracks by hand), DF copied,
-    TTL = inner TTL after the decrement, protocol 4, source = director's address on the egress link.
+    TUN (ipip): inner = DR rewrite of the client packet (IPv4 or IPv6); the outer header has the real server's
+    family, so 4in4, 6in6 (ip6ip6), 4in6 and 6in4 all come out of here.
+    Outer IPv4: 0x45, TOS by ecn_encap, ID 0 when DF is set else `counter_id` (the per-real-server counter the
+    scenario tracks by hand), DF copied from an inner IPv4 header (always clear for an inner IPv6 packet), TTL =
+    inner TTL/hop limit after the decrement, protocol 4 (inner IPv4) or 41 (inner IPv6).
+    Outer IPv6: traffic class by ecn_encap, flow label 0, payload length = inner length, next header 4 or 41,
+    hop limit = inner TTL/hop limit after the decrement, no extension headers.
+    Source = the director's address on the egress link (of the real server's family).
     """
     inner = ip_of(frame)
     decrement_ttl(inner)
-    inner = IP(bytes(inner))
-    df = bool(int(inner.flags) & 0x2)  # scapy: MF = 1, DF = 2
-    outer = IP(version=4, ihl=5, tos=ecn_encap(inner.tos), id=0 if df else counter_id, flags='DF' if df else 0,
-               frag=0, ttl=inner.ttl, proto=4, src=outer_src, dst=rs)
+    inner = inner.__class__(bytes(inner))
+    if isinstance(inner, IP):
+        tos, ttl, df, nh = inner.tos, inner.ttl, bool(int(inner.flags) & 0x2), 4  # scapy: MF = 1, DF = 2
+    else:
+        tos, ttl, df, nh = inner.tc, inner.hlim, False, 41
+    if ':' in rs:
+        outer = IPv6(version=6, tc=ecn_encap(tos), fl=0, nh=nh, hlim=ttl, src=outer_src, dst=rs)
+    else:
+        assert df or counter_id is not None, 'a DF-clear outer IPv4 header needs the counter value'
+        outer = IP(version=4, ihl=5, tos=ecn_encap(tos), id=0 if df else counter_id, flags='DF' if df else 0,
+                   frag=0, ttl=ttl, proto=nh, src=outer_src, dst=rs)
     return out_frame(outer / inner, next_hop_mac)
 
 
@@ -294,22 +330,33 @@ def fullnat_out(frame, vip, vport, client, cport, next_hop_mac=GW_MAC):
 
 def insert_toa(frame, client, cport):
     """
-    TOA (IPv4): kind 254, length 8, client port, client address, put directly after the fixed 20-byte TCP
-    header (before any existing option); data offset += 2 words, IP total length += 8, TCP checksum
-    recomputed in full, IPv4 header checksum recomputed. Done on bytes so nothing else can move.
+    TOA, put directly after the fixed 20-byte TCP header (before any existing option), as DPVS inserts it:
+    IPv4: kind 254, length 8, client port, client IPv4 address; data offset += 2 words, IP total length += 8,
+    IPv4 header checksum recomputed. IPv6: kind 254, length 20, client port, client IPv6 address (DPVS
+    TCP_OLEN_IP6_ADDR); data offset += 5 words, payload length += 20. TCP checksum recomputed in full. Done on
+    bytes so nothing else can move.
     """
     b = bytearray(frame[14:])
-    ihl = (b[0] & 15) * 4
+    v6 = b[0] >> 4 == 6
+    ihl = ipv6_upper_layer(b)[1] if v6 else (b[0] & 15) * 4  # IPv6: past any extension headers
     doff = (b[ihl + 12] >> 4) * 4
-    option = bytes([254, 8]) + struct.pack('!H', cport) + socket.inet_aton(client)
+    if v6:
+        option = bytes([254, 20]) + struct.pack('!H', cport) + socket.inet_pton(socket.AF_INET6, client)
+    else:
+        option = bytes([254, 8]) + struct.pack('!H', cport) + socket.inet_aton(client)
     assert doff - 20 + len(option) <= 40
     b = b[:ihl + 20] + option + b[ihl + 20:]
     b[ihl + 12] = (((doff + len(option)) // 4) << 4) | (b[ihl + 12] & 0x0f)
-    struct.pack_into('!H', b, 2, len(b))
-    struct.pack_into('!H', b, 10, 0)
-    struct.pack_into('!H', b, 10, checksum(bytes(b[:ihl])))
+    if v6:
+        struct.pack_into('!H', b, 4, len(b) - 40)
+        src = socket.inet_ntop(socket.AF_INET6, bytes(b[8:24]))
+        dst = socket.inet_ntop(socket.AF_INET6, bytes(b[24:40]))
+    else:
+        struct.pack_into('!H', b, 2, len(b))
+        struct.pack_into('!H', b, 10, 0)
+        struct.pack_into('!H', b, 10, checksum(bytes(b[:ihl])))
+        src, dst = socket.inet_ntoa(bytes(b[12:16])), socket.inet_ntoa(bytes(b[16:20]))
     struct.pack_into('!H', b, ihl + 16, 0)
-    src, dst = socket.inet_ntoa(bytes(b[12:16])), socket.inet_ntoa(bytes(b[16:20]))
     struct.pack_into('!H', b, ihl + 16, checksum(pseudo_header(src, dst, 6, len(b) - ihl) + bytes(b[ihl:])))
     return frame[:14] + bytes(b)
 
@@ -1117,6 +1164,618 @@ change; IPv6 has no header checksum); hop limit - 1 both ways; replies go to the
 
 
 # ----------------------------------------------------------------------------------------------------------
+# Issue 7: IPv6 for every forwarding method (ip6ip6 and mixed tunnels, FULLNAT with the IPv6 TOA, UDP over
+# DR and NAT, persistence and connections keyed on whole 128-bit addresses)
+
+def dest_opts():
+    """An 8-byte IPv6 Destination Options header holding one PadN option: the upper layer no longer sits at 40."""
+    return IPv6ExtHdrDestOpt(options=[PadN(optdata=b'\0' * 4)])
+
+
+def ipv6_udp_frame(src, sport, dst, dport, data, **kw):
+    """udp_frame for an IPv6 client or server: source MAC = the IPv6 gateway unless given."""
+    kw.setdefault('src_mac', GW6_MAC)
+    return udp_frame(src, sport, dst, dport, data, **kw)
+
+
+def zero_sum_payload(base, src, sport, dst, dport):
+    """
+    base + one 16-bit word chosen so that the UDP datagram src:sport -> dst:dport with this payload sums to
+    0xffff over pseudo-header, header (checksum field 0) and payload: its computed checksum is 0, which must be
+    sent as 0xffff (0 means "none" on IPv4 and is illegal on IPv6).
+    """
+    assert len(base) % 2 == 0
+    udp_len = 8 + len(base) + 2
+    partial = ones_sum(pseudo_header(src, dst, 17, udp_len) + struct.pack('!HHHH', sport, dport, udp_len, 0) + base)
+    return base + struct.pack('!H', 0xffff - partial)
+
+
+TUN6_DIRECTOR = """
+link eth0 mac 02:00:00:00:00:01 mtu 1500
+addr 2001:db8:20::1/64 dev eth0
+addr 2001:db8:10::1/64 dev eth0
+neigh 2001:db8:10::fe lladdr 02:00:00:00:06:fe dev eth0
+neigh 2001:db8:10::fd lladdr 02:00:00:00:06:fd dev eth0
+neigh 2001:db8:10::21 lladdr 02:00:00:00:06:21 dev eth0
+route 2001:db8:11::/64 via 2001:db8:10::fd dev eth0
+route default via 2001:db8:10::fe dev eth0
+"""
+
+
+def ipv6_tun():
+    rules = """
+# TUN over IPv6 (ip6ip6). 2001:db8:10::21 is on-link; 2001:db8:11::22 is behind the router 2001:db8:10::fd.
+# Both lists (newest first): 2001:db8:11::22, 2001:db8:10::21.
+-A -t [2001:db8::10]:80 -s rr
+-a -t [2001:db8::10]:80 -r [2001:db8:10::21]:80 -i -w 1 --tun-type ipip
+-a -t [2001:db8::10]:80 -r [2001:db8:11::22]:80 -i -w 1 --tun-type ipip
+-A -u [2001:db8::10]:53 -s rr
+-a -u [2001:db8::10]:53 -r [2001:db8:10::21]:53 -i -w 1 --tun-type ipip
+-a -u [2001:db8::10]:53 -r [2001:db8:11::22]:53 -i -w 1 --tun-type ipip
+"""
+    readme = """
+TUN over IPv6 (ip6ip6): client, VIP and real servers are IPv6. rr over 2001:db8:11::22 (behind the router
+2001:db8:10::fd: the outer frame goes to the router's MAC) and 2001:db8:10::21 (on-link), for TCP (connection 1
+-> ::22, 2 -> ::21) and UDP (flows -> ::22, ::21, ::22). Each output is an outer IPv6 header (traffic class by the
+ECN rule, flow label 0, payload length = inner length, next header 41, hop limit = inner hop limit after the
+decrement, source 2001:db8:10::1 - the director's address whose network holds the next hop, not the first `addr`
+line 2001:db8:20::1 - destination the real server) around the client packet with hop limit - 1 (its traffic
+class and flow label untouched). Traffic class: AF41 0x88 copied, ECT(0) 0x8a and ECT(1) 0x89 copied, CE (inner
+0x8b, or 0x03 on UDP) becomes ECT(0) (0x8a, 0x02) outside while the inner packet keeps CE. MTU: an inner packet of
+1460 bytes makes a 1500-byte outer packet and is sent; 1461 would be 1501: dropped (too-big; IPv6 is never
+fragmented on the way). A segment with a hop-by-hop options header is carried inside as it came. A segment
+arriving with hop limit 1 is dropped (ttl-exceeded).
+"""
+    A, B = '2001:db8:10::21', '2001:db8:11::22'
+    s = Scenario('ipv6-tun', rules, TUN6_DIRECTOR, readme, [(A, 80), (B, 80), (A, 53), (B, 53)])
+    SRC = '2001:db8:10::1'
+
+    def to_a(f):
+        return tun(f, A, MAC[A], SRC, None)
+
+    def to_b(f):
+        return tun(f, B, GW6_2_MAC, SRC, None)
+
+    c1 = Tcp('2001:db8:1::100', 40001, VIP6, 80, cisn=0x65000000, sisn=0x95000000, ipid=0, flow=0x12345)
+    c2 = Tcp('2001:db8:2::200', 40002, VIP6, 80, cisn=0x66000000, sisn=0x96000000, ipid=0, flow=0xabcde, tos=0x88)
+    f = c1.c('S', options=SYN_OPTIONS)
+    s.frame(0.001, f, out=to_b(f), new_conn=(B, 80))          # TCP rr: head ::22
+    c1.server_sent(1)
+    f = c1.c('A')
+    s.frame(0.002, f, out=to_b(f))
+    f = c2.c('SEC', options=SYN_OPTIONS)                        # ECN-setup SYN, AF41, not ECT
+    s.frame(0.003, f, out=to_a(f), new_conn=(A, 80))           # rr: ::21
+    c2.server_sent(1)
+    f = c2.c('A')
+    s.frame(0.004, f, out=to_a(f))
+    f = c2.c('PA', GET, tos=0x8a)                               # ECT(0): copied
+    s.frame(0.005, f, out=to_a(f))
+    f = c2.c('PA', b'x' * 100, tos=0x8b)                        # CE: outer ECT(0) 0x8a, inner keeps 0x8b
+    s.frame(0.006, f, out=to_a(f))
+    # ECT(1): copied. With a hop-by-hop header, carried inside as it came.
+    f = c2.c('PA', b'y' * 100, tos=0x89, ext=IPv6ExtHdrHopByHop(options=[PadN(optdata=b'\0' * 4)]))
+    s.frame(0.007, f, out=to_a(f))
+    # 40 IPv6 + 20 TCP + 1400 data = 1460 inner; outer 40 + 1460 = 1500 = MTU: sent
+    f = c1.c('PA', bytes(range(256)) * 5 + bytes(range(120)))
+    assert len(f) == 14 + 1460
+    s.frame(0.008, f, out=to_b(f))
+    # one byte more: outer 1501 > 1500 -> too-big
+    f = c1.c('PA', bytes(range(256)) * 5 + bytes(range(121)))
+    assert len(f) == 14 + 1461
+    s.frame(0.009, f, drop='too-big')
+    s.frame(0.010, c2.c('PA', b'late\n', ttl=1), drop='ttl-exceeded')
+    f = c2.c('FA', tos=0x8a)
+    s.frame(0.011, f, out=to_a(f))
+    f = c1.c('FA')
+    s.frame(0.012, f, out=to_b(f))
+    c1.server_sent(1)
+    f = c1.c('A')
+    s.frame(0.013, f, out=to_b(f))
+
+    # UDP (own rr cursor): u1 -> ::22 (head), u2 -> ::21, u3 -> ::22 (wraps)
+    u1, u2, u3 = ('2001:db8:3::300', 5001), ('2001:db8:4::400', 5002), ('2001:db8:3::301', 5003)
+
+    def q(flow, qid, payload=None, **kw):
+        return ipv6_udp_frame(flow[0], flow[1], VIP6, 53, payload or dns_query(qid), **kw)
+
+    f = q(u1, 0x0601)
+    s.frame(0.014, f, out=to_b(f), new_conn=(B, 53))
+    f = q(u2, 0x0602)
+    s.frame(0.015, f, out=to_a(f), new_conn=(A, 53))
+    f = q(u1, 0x0603)
+    s.frame(0.016, f, out=to_b(f))
+    f = q(u2, 0x0604, tos=0x03)                                 # CE, no DSCP: outer traffic class 0x02
+    s.frame(0.017, f, out=to_a(f))
+    f = q(u3, 0x0605)
+    s.frame(0.018, f, out=to_b(f), new_conn=(B, 53))
+    # 40 + 8 + 1413 = 1461 inner: outer 1501 -> too-big
+    query = dns_query(0x0606)
+    f = q(u3, 0, payload=query + b'\0' * (1413 - len(query)))
+    assert len(f) == 14 + 1461
+    s.frame(0.019, f, drop='too-big')
+    f = q(u3, 0x0607)
+    s.frame(0.020, f, out=to_b(f))
+    return s
+
+
+MIXED_TUN_DIRECTOR = """
+link eth0 mac 02:00:00:00:00:01 mtu 1500
+addr 10.0.0.1/24 dev eth0
+addr 2001:db8:10::1/64 dev eth0
+neigh 10.0.0.254 lladdr 02:00:00:00:00:fe dev eth0
+neigh 10.0.0.21 lladdr 02:00:00:00:01:21 dev eth0
+neigh 2001:db8:10::fe lladdr 02:00:00:00:06:fe dev eth0
+neigh 2001:db8:10::21 lladdr 02:00:00:00:06:21 dev eth0
+route default via 10.0.0.254 dev eth0
+route default via 2001:db8:10::fe dev eth0
+"""
+
+
+def ipv6_tun_mixed():
+    rules = """
+# Mixed-family tunnels (only TUN may reach a real server of the other family).
+# IPv4 service, list (newest first): [2001:db8:10::21] (4in6), 10.0.0.21 (4in4).
+-A -t 192.0.2.10:80 -s rr
+-a -t 192.0.2.10:80 -r 10.0.0.21:80 -i -w 1 --tun-type ipip
+-a -t 192.0.2.10:80 -r [2001:db8:10::21]:80 -i -w 1 --tun-type ipip
+# IPv6 service, list (newest first): 10.0.0.21 (6in4), [2001:db8:10::21] (6in6).
+-A -u [2001:db8::10]:53 -s rr
+-a -u [2001:db8::10]:53 -r [2001:db8:10::21]:53 -i -w 1 --tun-type ipip
+-a -u [2001:db8::10]:53 -r 10.0.0.21:53 -i -w 1 --tun-type ipip
+"""
+    readme = """
+Tunnels whose outer family is the real server's, not the client's. The director has 10.0.0.1 and
+2001:db8:10::1 on eth0.
+
+IPv4 TCP service 192.0.2.10:80, rr: K1 -> 2001:db8:10::21 (4in6), K2 -> 10.0.0.21 (4in4), K3 -> 2001:db8:10::21.
+4in6: outer IPv6 from 2001:db8:10::1, next header 4, hop limit = the inner TTL after the decrement, traffic
+class = the inner TOS by the ECN rule (0x13 CE -> 0x12), flow label 0; inside, the IPv4 packet with TTL - 1 and its
+header checksum recomputed. K3 has DF clear: the IPv6 outer header has no DF or ID, so nothing changes. An inner
+packet of 1460 bytes makes a 1500-byte outer packet and is sent; 1461 (DF set) is too-big. TTL 1: ttl-exceeded.
+
+IPv6 UDP service [2001:db8::10]:53, rr: flows U1 -> 10.0.0.21 (6in4), U2 -> 2001:db8:10::21 (6in6),
+U3 -> 10.0.0.21. 6in4: outer IPv4 from 10.0.0.1, protocol 41, TTL = the inner hop limit after the decrement, TOS
+by the ECN rule (0x8b -> 0x8a), DF clear (an inner IPv6 packet has no DF to copy), so the outer ID comes from the
+real server's counter: 1, 2, 3, 4, then a 1481-byte inner packet (outer 1501) is dropped (too-big) without taking
+an ID, and the next datagram gets 5.
+"""
+    R6, R4 = '2001:db8:10::21', '10.0.0.21'
+    s = Scenario('ipv6-tun-mixed', rules, MIXED_TUN_DIRECTOR, readme, [(R4, 80), (R6, 80), (R6, 53), (R4, 53)])
+
+    def t6(f):
+        return tun(f, R6, MAC[R6], '2001:db8:10::1', None)
+
+    def t4(f, counter_id=None):
+        return tun(f, R4, MAC[R4], '10.0.0.1', counter_id)
+
+    k1 = Tcp('198.51.100.1', 40001, VIP, 80, cisn=0x41000000, sisn=0x91000000, ipid=0x4100, tos=0x10)
+    k2 = Tcp('203.0.113.2', 40002, VIP, 80, cisn=0x42000000, sisn=0x92000000, ipid=0x4200)
+    k3 = Tcp('198.51.100.3', 40003, VIP, 80, cisn=0x43000000, sisn=0x93000000, ipid=0x4300, df=False)
+    # TCP rr: K1 -> head [::21] (4in6), K2 -> 10.0.0.21 (4in4), K3 -> wraps to [::21]. DF set: 4in4 outer ID 0.
+    f = k1.c('S', options=SYN_OPTIONS)
+    s.frame(0.001, f, out=t6(f), new_conn=(R6, 80))
+    k1.server_sent(1)
+    f = k1.c('A')
+    s.frame(0.002, f, out=t6(f))
+    f = k2.c('S', options=SYN_OPTIONS)
+    s.frame(0.003, f, out=t4(f), new_conn=(R4, 80))
+    k2.server_sent(1)
+    f = k1.c('PA', GET)
+    s.frame(0.004, f, out=t6(f))
+    f = k1.c('PA', b'x' * 100, tos=0x13)                        # DSCP 4 + CE: outer traffic class 0x12
+    s.frame(0.005, f, out=t6(f))
+    f = k2.c('A')
+    s.frame(0.006, f, out=t4(f))
+    f = k3.c('S', options=SYN_OPTIONS)
+    s.frame(0.007, f, out=t6(f), new_conn=(R6, 80))
+    k3.server_sent(1)
+    f = k3.c('A')
+    s.frame(0.008, f, out=t6(f))
+    # 20 + 20 + 1420 = 1460 inner IPv4; outer 40 + 1460 = 1500: sent
+    f = k1.c('PA', bytes(range(256)) * 5 + bytes(range(140)))
+    assert len(f) == 14 + 1460
+    s.frame(0.009, f, out=t6(f))
+    f = k1.c('PA', bytes(range(256)) * 5 + bytes(range(141)))
+    assert len(f) == 14 + 1461
+    s.frame(0.010, f, drop='too-big')
+    s.frame(0.011, k1.c('PA', b'late\n', ttl=1), drop='ttl-exceeded')
+    f = k2.c('FA')
+    s.frame(0.012, f, out=t4(f))
+    f = k1.c('FA')
+    s.frame(0.013, f, out=t6(f))
+
+    # UDP rr: U1 -> head 10.0.0.21 (6in4), U2 -> [::21] (6in6), U3 -> 10.0.0.21. 10.0.0.21's counter: 1, 2, ...
+    u1, u2, u3 = ('2001:db8:3::300', 5001), ('2001:db8:4::400', 5002), ('2001:db8:3::301', 5003)
+
+    def q(flow, qid, payload=None, **kw):
+        return ipv6_udp_frame(flow[0], flow[1], VIP6, 53, payload or dns_query(qid), **kw)
+
+    f = q(u1, 0x0701)
+    s.frame(0.014, f, out=t4(f, 1), new_conn=(R4, 53))
+    f = q(u2, 0x0702)
+    s.frame(0.015, f, out=t6(f), new_conn=(R6, 53))
+    f = q(u1, 0x0703, tos=0x8b)                                 # CE: outer TOS 0x8a
+    s.frame(0.016, f, out=t4(f, 2))
+    f = q(u3, 0x0704)
+    s.frame(0.017, f, out=t4(f, 3), new_conn=(R4, 53))
+    # 40 + 8 + 1432 = 1480 inner IPv6; outer 20 + 1480 = 1500: sent
+    query = dns_query(0x0705)
+    f = q(u3, 0, payload=query + b'\0' * (1432 - len(query)))
+    assert len(f) == 14 + 1480
+    s.frame(0.018, f, out=t4(f, 4))
+    f = q(u3, 0, payload=query + b'\0' * (1433 - len(query)))
+    assert len(f) == 14 + 1481
+    s.frame(0.019, f, drop='too-big')                           # no ID taken
+    f = q(u1, 0x0706)
+    s.frame(0.020, f, out=t4(f, 5))
+    f = q(u2, 0x0707, tos=0x8b)
+    s.frame(0.021, f, out=t6(f))
+    return s
+
+
+FULLNAT6_DIRECTOR = """
+link eth0 mac 02:00:00:00:00:01 mtu 1500
+addr 2001:db8:10::1/64 dev eth0
+addr 2001:db8:10::2/64 dev eth0
+addr 2001:db8:10::3/64 dev eth0
+addr 2001:db8:10::4/64 dev eth0
+neigh 2001:db8:10::fe lladdr 02:00:00:00:06:fe dev eth0
+neigh 2001:db8:10::11 lladdr 02:00:00:00:06:11 dev eth0
+neigh 2001:db8:10::12 lladdr 02:00:00:00:06:12 dev eth0
+route default via 2001:db8:10::fe dev eth0
+"""
+
+
+def ipv6_fullnat():
+    rules = """
+# FULLNAT over IPv6, rr. TCP [VIP]:80 -> port 8080 with local addresses 2001:db8:10::2 then ::3;
+# UDP [VIP]:53 -> port 5353 with the local address 2001:db8:10::4.
+# Both lists (newest first): 2001:db8:10::12, 2001:db8:10::11.
+-A -t [2001:db8::10]:80 -s rr
+-a -t [2001:db8::10]:80 -r [2001:db8:10::11]:8080 --fullnat -w 1
+-a -t [2001:db8::10]:80 -r [2001:db8:10::12]:8080 --fullnat -w 1
+-P -t [2001:db8::10]:80 -z 2001:db8:10::2
+-P -t [2001:db8::10]:80 -z 2001:db8:10::3
+-A -u [2001:db8::10]:53 -s rr
+-a -u [2001:db8::10]:53 -r [2001:db8:10::11]:5353 --fullnat -w 1
+-a -u [2001:db8::10]:53 -r [2001:db8:10::12]:5353 --fullnat -w 1
+-P -u [2001:db8::10]:53 -z 2001:db8:10::4
+"""
+    readme = """
+FULLNAT over IPv6. TCP: four connections, rr ::12, ::11, ::12, ::11, local [::2]:1025, [::3]:1025, [::2]:1026,
+[::3]:1026. Client -> server becomes laddr:lport -> RS:8080, replies RS:8080 -> laddr:lport become VIP:80 ->
+client:cport through the default gateway; hop limit - 1 both ways; traffic class and flow label kept; TCP
+checksums follow the 16-byte address changes.
+
+The TOA for an IPv6 client is DPVS's: kind 254, length 20 (client port, then the 16-byte client address), right
+after the fixed TCP header; data offset + 5 words, payload length + 20, TCP checksum recomputed. It goes into the
+first client packet without SYN/RST acking the server's ISN + 1, if it fits:
+- K1: the handshake ACK (data offset 5 -> 10); K1's later packets get none.
+- K2: its first data segment fills the MTU (40 + 20 + 1440 = 1500): with the TOA it would be 1520, so it is sent
+  without; the next segment, still acking ISN + 1, carries it - after the fixed TCP header, which there follows a
+  destination options header.
+- K3: the ACK with NOP NOP timestamp gets it before those options (data offset 8 -> 13).
+- K4: the ACK has 24 option bytes (timestamp and a SACK block): 24 + 20 > 40, no room (an IPv4 TOA of 8 would
+  have fitted); the next segment (12 option bytes) carries it.
+A segment from [::12]:8080 to the unused [::2]:1030 is dropped (unknown-reply).
+
+UDP: flows F1 -> ::12 and F2 -> ::11, local [::4]:1025 and [::4]:1026; answers mapped back; F1's second query
+reuses its connection; an answer from [::11]:5353 to the unused [::4]:1030 is dropped (unknown-reply).
+"""
+    RS1, RS2 = '2001:db8:10::11', '2001:db8:10::12'
+    L1, L2, L3 = '2001:db8:10::2', '2001:db8:10::3', '2001:db8:10::4'
+    s = Scenario('ipv6-fullnat', rules, FULLNAT6_DIRECTOR, readme, [(RS1, 8080), (RS2, 8080), (RS1, 5353), (RS2, 5353)])
+    # K1: rr head ::12, laddr cursor at L1, L1's port cursor 1025 -> L1:1025
+    # K2: rr ::11, L2:1025 ; K3: rr wraps to ::12, L1:1026 ; K4: ::11, L2:1026
+    k1 = Tcp('2001:db8:1::100', 40001, VIP6, 80, cisn=0x01000000, sisn=0x6eed0001, ipid=0, flow=0x11111,
+             server=RS2, rport=8080, server_to=(L1, 1025))
+    k2 = Tcp('2001:db8:2::200', 40002, VIP6, 80, cisn=0x02000000, sisn=0x6eed0002, ipid=0, tos=0x28,
+             server=RS1, rport=8080, server_to=(L2, 1025))
+    k3 = Tcp('2001:db8:1::100', 40003, VIP6, 80, cisn=0x03000000, sisn=0x6eed0003, ipid=0,
+             server=RS2, rport=8080, server_to=(L1, 1026))
+    k4 = Tcp('2001:db8:3::300', 40004, VIP6, 80, cisn=0x04000000, sisn=0x6eed0004, ipid=0,
+             server=RS1, rport=8080, server_to=(L2, 1026))
+
+    def cin(t, k, laddr, lport, f, toa=False, **kw):
+        s.frame(t, f, out=fullnat_in(f, laddr, lport, k.server, 8080, toa=toa), **kw)
+
+    def sout(t, k, f):
+        s.frame(t, f, out=fullnat_out(f, VIP6, 80, k.client, k.cport, GW6_MAC))
+
+    cin(0.001, k1, L1, 1025, k1.c('S', options=SYN_OPTIONS), new_conn=(RS2, 8080))
+    sout(0.002, k1, k1.s('SA', options=[('MSS', 1440), ('NOP', None), ('WScale', 7)]))  # ISN 0x6eed0001
+    cin(0.003, k1, L1, 1025, k1.c('A'), toa=True)           # ack = ISN + 1: TOA, 20 bytes
+    cin(0.004, k1, L1, 1025, k1.c('PA', GET))                # ack still ISN + 1, but the TOA was done
+    sout(0.005, k1, k1.s('PA', OK))
+    cin(0.006, k2, L2, 1025, k2.c('S', options=SYN_OPTIONS), new_conn=(RS1, 8080))
+    sout(0.007, k2, k2.s('SA', options=[('MSS', 1440)]))
+    big = k2.c('PA', bytes(range(256)) * 5 + bytes(range(160)))
+    assert len(big) == 14 + 1500
+    cin(0.008, k2, L2, 1025, big)                             # 1500 + 20 > MTU: no TOA, sent as it is
+    # still acks ISN + 1: TOA now, after the fixed TCP header, which here follows a destination options header
+    cin(0.009, k2, L2, 1025, k2.c('PA', GET, ext=dest_opts()), toa=True)
+    ts_syn = [('MSS', 1440), ('SAckOK', b''), ('Timestamp', (7000, 0)), ('NOP', None), ('WScale', 7)]
+    cin(0.010, k3, L1, 1026, k3.c('S', options=ts_syn), new_conn=(RS2, 8080))
+    sout(0.011, k3, k3.s('SA', options=[('MSS', 1440), ('SAckOK', b''), ('Timestamp', (9000, 7000)),
+                                        ('NOP', None), ('WScale', 7)]))
+    cin(0.012, k3, L1, 1026, k3.c('A', options=[('NOP', None), ('NOP', None), ('Timestamp', (7001, 9000))]),
+        toa=True)                                            # TOA before NOP NOP TS: data offset 8 -> 13
+    cin(0.013, k3, L1, 1026, k3.c('PA', GET, options=[('NOP', None), ('NOP', None), ('Timestamp', (7002, 9000))]))
+    cin(0.014, k4, L2, 1026, k4.c('S', options=ts_syn), new_conn=(RS1, 8080))
+    sout(0.015, k4, k4.s('SA', options=[('MSS', 1440), ('SAckOK', b''), ('Timestamp', (9100, 7000)),
+                                        ('NOP', None), ('WScale', 7)]))
+    opts24 = [('NOP', None), ('NOP', None), ('Timestamp', (7001, 9100)), ('NOP', None), ('NOP', None),
+              ('SAck', (0x04000100, 0x04000200))]
+    cin(0.016, k4, L2, 1026, k4.c('A', options=opts24))      # 24 + 20 > 40 option bytes: no TOA
+    cin(0.017, k4, L2, 1026, k4.c('PA', GET, options=[('NOP', None), ('NOP', None), ('Timestamp', (7002, 9100))]),
+        toa=True)                                            # 12 + 20 = 32: TOA now
+    cin(0.018, k1, L1, 1025, k1.c('A'))                      # acks the server's data: no TOA
+    cin(0.019, k1, L1, 1025, k1.c('FA'))
+    sout(0.020, k1, k1.s('FA'))
+    cin(0.021, k1, L1, 1025, k1.c('A'))
+    stray = Tcp(L1, 1030, VIP6, 80, cisn=0, sisn=0x6eed0009, ipid=0, server=RS2, rport=8080, server_to=(L1, 1030))
+    s.frame(0.022, stray.s('A'), drop='unknown-reply')
+    sout(0.023, k2, k2.s('PA', OK))
+
+    # UDP (its own laddr ::4): F1 -> rr ::12, [::4]:1025 ; F2 -> ::11, [::4]:1026
+    F1, F2 = ('2001:db8:3::300', 5001), ('2001:db8:4::400', 5002)
+
+    def q(t, flow, qid, rs, lport, new=False):
+        f = ipv6_udp_frame(flow[0], flow[1], VIP6, 53, dns_query(qid))
+        s.frame(t, f, out=fullnat_in(f, L3, lport, rs, 5353), new_conn=(rs, 5353) if new else None)
+
+    def a(t, flow, qid, rs, lport):
+        f = ipv6_udp_frame(rs, 5353, L3, lport, dns_answer(qid), ttl=64, src_mac=MAC[rs])
+        s.frame(t, f, out=fullnat_out(f, VIP6, 53, flow[0], flow[1], GW6_MAC))
+
+    q(0.030, F1, 0x0801, RS2, 1025, new=True)
+    a(0.031, F1, 0x0801, RS2, 1025)
+    q(0.032, F2, 0x0802, RS1, 1026, new=True)
+    a(0.033, F2, 0x0802, RS1, 1026)
+    q(0.034, F1, 0x0803, RS2, 1025)
+    f = ipv6_udp_frame(RS1, 5353, L3, 1030, dns_answer(0x0809), ttl=64, src_mac=MAC[RS1])
+    s.frame(0.035, f, drop='unknown-reply')
+    a(0.036, F1, 0x0803, RS2, 1025)
+    return s
+
+
+def ipv6_udp():
+    rules = """
+# IPv6 UDP. NAT, rr, [VIP]:53 mapped to port 5353; DR, rr, [VIP]:123.
+# Both lists (newest first): 2001:db8:10::12, 2001:db8:10::11.
+-A -u [2001:db8::10]:53 -s rr
+-a -u [2001:db8::10]:53 -r [2001:db8:10::11]:5353 -m -w 1
+-a -u [2001:db8::10]:53 -r [2001:db8:10::12]:5353 -m -w 1
+-A -u [2001:db8::10]:123 -s rr
+-a -u [2001:db8::10]:123 -r [2001:db8:10::11]:123 -g -w 1
+-a -u [2001:db8::10]:123 -r [2001:db8:10::12]:123 -g -w 1
+"""
+    readme = """
+IPv6 UDP over NAT and DR.
+
+NAT ([VIP]:53 -> RS:5353, rr ::12, ::11, ::12): queries get the real server's address and port, answers the VIP
+and port 53; hop limit - 1 both ways; the UDP checksum follows the 16-byte address change. Flow 3's query and
+its answer are built so that the checksum after the rewrite comes out as 0, which is sent as 0xffff (on IPv6 a
+zero UDP checksum is illegal, on IPv4 it means "none"). An answer from [::11]:5353 to a client with no
+connection is dropped (unknown-reply). Flow 1's last query carries a destination options header: the UDP header
+is found past it and its checksum updated. (A zero-checksum IPv6 datagram through NAT gets a fully computed
+checksum, as on IPv4; that case is in test/ipv6-addresses.test.ts, since tshark rightly flags such an input as
+malformed.)
+
+DR ([VIP]:123, rr ::12, ::11, ::12): only the MACs and the hop limit change; traffic class and the UDP checksum
+stay; a datagram with a destination options header is carried as it came; a datagram of flow 2 arriving with an
+802.1Q tag leaves untagged; one arriving with hop limit 1 is dropped (ttl-exceeded).
+"""
+    RS1, RS2 = '2001:db8:10::11', '2001:db8:10::12'
+    s = Scenario('ipv6-udp', rules, DIRECTOR_V6, readme, [(RS1, 5353), (RS2, 5353), (RS1, 123), (RS2, 123)])
+    c1, c2, c3 = ('2001:db8:1::100', 5001), ('2001:db8:2::200', 5002), ('2001:db8:3::300', 5003)
+
+    def qin(t, c, payload, rs, new=False, **kw):
+        f = ipv6_udp_frame(c[0], c[1], VIP6, 53, payload, **kw)
+        s.frame(t, f, out=nat_in(f, rs, 5353), new_conn=(rs, 5353) if new else None)
+        return f
+
+    def aout(t, c, payload, rs):
+        f = ipv6_udp_frame(rs, 5353, c[0], c[1], payload, ttl=64, src_mac=MAC[rs])
+        out = nat_out(f, VIP6, 53, GW6_MAC)
+        s.frame(t, f, out=out)
+        return out
+
+    # NAT rr: c1 -> ::12 (head), c2 -> ::11, c3 -> ::12
+    qin(0.001, c1, dns_query(0x0901), RS2, new=True)
+    aout(0.002, c1, dns_answer(0x0901), RS2)
+    qin(0.003, c2, dns_query(0x0902), RS1, new=True, tos=0x28)
+    aout(0.004, c2, dns_answer(0x0902), RS1)
+    # Flow 3: the last payload word is chosen so that the rewritten datagram sums to 0xffff (checksum 0 -> 0xffff).
+    # Query: c3 -> RS2:5353 after the rewrite; answer: VIP:53 -> c3 after the rewrite.
+    q3 = zero_sum_payload(dns_query(0x0903) + b'\0', c3[0], c3[1], RS2, 5353)
+    f = qin(0.005, c3, q3, RS2, new=True)
+    assert UDP(bytes(ip_of(nat_in(f, RS2, 5353)).payload)).chksum == 0xffff
+    assert UDP(bytes(ip_of(f).payload)).chksum not in (0, 0xffff)
+    a3 = zero_sum_payload(dns_answer(0x0903) + b'\0', VIP6, 53, c3[0], c3[1])
+    out = aout(0.006, c3, a3, RS2)
+    assert UDP(bytes(ip_of(out).payload)).chksum == 0xffff
+    f = ipv6_udp_frame(RS1, 5353, '2001:db8:9::900', 5009, dns_answer(0x0909), ttl=64, src_mac=MAC[RS1])
+    s.frame(0.007, f, drop='unknown-reply')
+    qin(0.008, c1, dns_query(0x0904), RS2, ext=dest_opts())   # the UDP header sits past an extension header
+
+    # DR rr (own cursor): n1 -> ::12, n2 -> ::11, n3 -> ::12
+    ntp = bytes([0x23]) + bytes(47)
+    n1, n2, n3 = ('2001:db8:1::100', 123), ('2001:db8:2::200', 40123), ('2001:db8:3::300', 123)
+
+    def dr6(t, c, rs, new=False, **kw):
+        f = ipv6_udp_frame(c[0], c[1], VIP6, 123, ntp, **kw)
+        s.frame(t, f, out=dr(f, rs), new_conn=(rs, 123) if new else None)
+
+    dr6(0.010, n1, RS2, new=True, tos=0xb8)
+    dr6(0.011, n2, RS1, new=True)
+    dr6(0.012, n1, RS2, ext=dest_opts())
+    dr6(0.013, n2, RS1, vlan=100)
+    s.frame(0.014, ipv6_udp_frame(n2[0], n2[1], VIP6, 123, ntp, ttl=1), drop='ttl-exceeded')
+    dr6(0.015, n3, RS2, new=True)
+    return s
+
+
+def ipv6_persist():
+    rules = """
+# IPv6, rr, every list (newest first): 2001:db8:10::13, ::12, ::11.
+# -p 60 with the default IPv6 netmask /128: one template per whole client address (DR).
+-A -t [2001:db8::10]:80 -s rr -p 60
+-a -t [2001:db8::10]:80 -r [2001:db8:10::11]:80 -g -w 1
+-a -t [2001:db8::10]:80 -r [2001:db8:10::12]:80 -g -w 1
+-a -t [2001:db8::10]:80 -r [2001:db8:10::13]:80 -g -w 1
+# -M 52: one template per client /52, a prefix that ends inside a byte (DR).
+-A -t [2001:db8::10]:443 -s rr -p 60 -M 52
+-a -t [2001:db8::10]:443 -r [2001:db8:10::11]:443 -g -w 1
+-a -t [2001:db8::10]:443 -r [2001:db8:10::12]:443 -g -w 1
+-a -t [2001:db8::10]:443 -r [2001:db8:10::13]:443 -g -w 1
+# Firewall mark 6 over IPv6 (`mark 6` rule in the director file: TCP to [VIP] ports 9000-9099), -p 60, DR:
+# templates keyed (0, client /128, fwmark 6): one per client for every marked port.
+-A -f 6 -6 -s rr -p 60
+-a -f 6 -6 -r [2001:db8:10::11]:0 -g -w 1
+-a -f 6 -6 -r [2001:db8:10::12]:0 -g -w 1
+-a -f 6 -6 -r [2001:db8:10::13]:0 -g -w 1
+# Source hashing over IPv6 (DR): the kernel hashes the XOR of the four words of the client address.
+-A -t [2001:db8::10]:8080 -s sh
+-a -t [2001:db8::10]:8080 -r [2001:db8:10::11]:8080 -g -w 1
+-a -t [2001:db8::10]:8080 -r [2001:db8:10::12]:8080 -g -w 1
+-a -t [2001:db8::10]:8080 -r [2001:db8:10::13]:8080 -g -w 1
+# No persistence, NAT (list ::12, ::11): connections keyed on whole addresses, expiring after 300 s.
+-A -u [2001:db8::10]:53 -s rr
+-a -u [2001:db8::10]:53 -r [2001:db8:10::11]:5353 -m -w 1
+-a -u [2001:db8::10]:53 -r [2001:db8:10::12]:5353 -m -w 1
+"""
+    readme = """
+Nothing folds IPv6 addresses to 32 bits. Clients X 2001:db8:1::5, Y 2001:db8:2::5 and Z 2001:db8::1:0:0:5 share
+their low 32 bits (X and Y their low 64 bits), and X and Z even the XOR of their four 32-bit words (the fold of the
+hashing schedulers); all three use source port 40000, then 40001.
+
+[VIP]:80, -p 60, netmask /128 (DR, rr .13, .12, .11): X, Y and Z are three connections and three templates:
+X -> .13, Y -> .12, Z -> .11. Their second connections follow their own templates (Z -> .11, Y -> .12, X -> .13,
+where plain rr would have given .13, .12, .11); W 2001:db8:1::6 is a fourth client: rr .13.
+
+[VIP]:443, -p 60 -M 52 (rr .13, .12, .11): 2001:db8:1:a123::7 and 2001:db8:1:afff::8 share the template of
+2001:db8:1:a000::/52 (.13), as does 2001:db8:1:a000::1 later; 2001:db8:1:b123::7 differs in bit 52 only
+(another /52: .12); 2001:db8:2:a123::7 another (.11).
+
+Firewall mark 6 (TCP to [VIP] ports 9000-9099, `-f 6 -6 -p 60`, DR, rr .13, .12, .11): X:40000 -> port 9000 .13,
+Z -> 9000 .12, X -> 9050 and Z -> 9099 follow their own templates (.13, .12), Y -> 9001 .11. The DR output keeps
+every port. Port 9100 is not marked (no-service).
+
+[VIP]:8080, sh (DR, equal weights): here the kernel itself folds an IPv6 client to 32 bits (XOR of its words,
+then hash_32 into 256 buckets). X and Z share the fold, hence the bucket (63) and the server (.13), but
+are two connections; Y falls in bucket 210 (.13 too), 2001:db8:1::6 in 161 (.11), 2001:db8:6::1 in 100 (.12).
+Decisions from scripts/sched_reference.py.
+
+UDP [VIP]:53, NAT (rr .12, .11): X, Z and Y on port 5000 are three connections (.12, .11, .12), and each answer
+goes back to its own client. The entries live 300 s from their last packet: X, refreshed at 200 s, keeps .12 at
+301.008 s; Y's entry (last packet at 1.005 s) is gone at 301.005 s, so Y's query then is a new connection (rr:
+.11), and a late answer from .12 to Y is dropped (unknown-reply) while .11's answer reaches Y.
+"""
+    RS1, RS2, RS3 = '2001:db8:10::11', '2001:db8:10::12', '2001:db8:10::13'
+    director = DIRECTOR_V6.replace('route default',
+                                   f'neigh {RS3} lladdr {MAC[RS3]} dev eth0\nroute default') + \
+        '\n# Packet classifier\nmark 6 proto tcp dst 2001:db8::10/128 dport 9000-9099\n'
+    s = Scenario('ipv6-persist', rules, director, readme,
+                 [(a, p) for p in (80, 443, 0, 8080) for a in (RS1, RS2, RS3)] + [(RS1, 5353), (RS2, 5353)])
+    X, Y, Z, W = '2001:db8:1::5', '2001:db8:2::5', '2001:db8::1:0:0:5', '2001:db8:1::6'
+
+    def conn(client, cport, vport, n):
+        return Tcp(client, cport, VIP6, vport, cisn=0x01000000 * n, sisn=0x81000000 + n, ipid=0)
+
+    def send(t, c, flags, rs, new=False, data=b''):
+        f = c.c(flags, data, options=SYN_OPTIONS if flags == 'S' else None)
+        if flags == 'S':
+            c.server_sent(1)  # the SYN-ACK goes straight to the client (DR)
+        s.frame(t, f, out=dr(f, rs), new_conn=(rs, c.vport) if new else None)
+
+    # [VIP]:80. T(x) = the template of client x. Times in seconds; no timer fires before the last TCP packet.
+    x1, y1, z1 = conn(X, 40000, 80, 1), conn(Y, 40000, 80, 2), conn(Z, 40000, 80, 3)
+    x2, y2, z2 = conn(X, 40001, 80, 4), conn(Y, 40001, 80, 5), conn(Z, 40001, 80, 6)
+    send(0.001, x1, 'S', RS3, new=True)   # no T(X): rr #1 -> .13
+    send(0.002, y1, 'S', RS2, new=True)   # same port and low 64 bits, another client: no T(Y): rr #2 -> .12
+    send(0.003, z1, 'S', RS1, new=True)   # same fold as X: no T(Z): rr #3 -> .11
+    send(0.004, x1, 'A', RS3)             # each ACK finds its own connection
+    send(0.005, y1, 'A', RS2)
+    send(0.006, z1, 'A', RS1)
+    send(0.007, z2, 'S', RS1, new=True)   # T(Z) -> .11 (rr would say .13)
+    send(0.008, y2, 'S', RS2, new=True)   # T(Y) -> .12
+    send(0.009, x2, 'S', RS3, new=True)   # T(X) -> .13
+    send(0.010, x1, 'PA', RS3, data=GET)
+    send(0.011, y1, 'PA', RS2, data=GET)
+    send(0.012, z1, 'PA', RS1, data=GET)
+    send(0.013, conn(W, 40000, 80, 7), 'S', RS3, new=True)  # no T(W): rr #4 wraps -> .13
+
+    # [VIP]:443 -M 52: the key is the client's first 52 bits. Own rr cursor: .13, .12, .11.
+    send(0.020, conn('2001:db8:1:a123::7', 41001, 443, 11), 'S', RS3, new=True)  # new T(2001:db8:1:a000::/52): .13
+    send(0.021, conn('2001:db8:1:afff::8', 41002, 443, 12), 'S', RS3, new=True)  # same /52 -> .13
+    send(0.022, conn('2001:db8:1:b123::7', 41003, 443, 13), 'S', RS2, new=True)  # 2001:db8:1:b000::/52: rr #2 .12
+    send(0.023, conn('2001:db8:2:a123::7', 41004, 443, 14), 'S', RS1, new=True)  # 2001:db8:2:a000::/52: rr #3 .11
+    send(0.024, conn('2001:db8:1:a000::1', 41005, 443, 15), 'S', RS3, new=True)  # the first /52 again -> .13
+
+    # Firewall mark 6, -p 60: template key (0, client /128, 0, fwmark 6, 0), whatever the port. Own rr: .13, .12, .11.
+    def fwm(t, c, flags, rs, new=False):
+        f = c.c(flags, options=SYN_OPTIONS if flags == 'S' else None)
+        if flags == 'S':
+            c.server_sent(1)
+        s.frame(t, f, out=dr(f, rs), new_conn=(rs, 0) if new else None)
+
+    fx1, fz1 = conn(X, 40000, 9000, 21), conn(Z, 40000, 9000, 22)
+    fwm(0.025, fx1, 'S', RS3, new=True)        # no T(X, fwm 6): rr #1 -> .13
+    fwm(0.026, fz1, 'S', RS2, new=True)        # Z folds like X, same ports: no T(Z, fwm 6): rr #2 -> .12
+    fwm(0.027, conn(X, 40001, 9050, 23), 'S', RS3, new=True)   # T(X, fwm 6) -> .13
+    fwm(0.028, conn(Z, 40001, 9099, 24), 'S', RS2, new=True)   # T(Z, fwm 6) -> .12
+    fwm(0.029, conn(Y, 40000, 9001, 25), 'S', RS1, new=True)   # no T(Y, fwm 6): rr #3 -> .11
+    fwm(0.030, fx1, 'A', RS3)
+    fwm(0.031, fz1, 'A', RS2)
+    s.frame(0.032, conn(X, 40002, 9100, 26).c('S', options=SYN_OPTIONS), drop='no-service')  # not marked
+
+    # [VIP]:8080, sh: decisions from the reference (an IPv6 service folds the client's four words).
+    sh = sched_reference.Service(6, 0, sched_reference.SH)
+    for a in (RS1, RS2, RS3):  # the -a order: the list is .13, .12, .11
+        sh.add(endpoint_key(a, 8080), a, 8080, 1)
+
+    def sh_pick(client):
+        key = sched_reference.fold(ipaddress.ip_address(client), 6)
+        return str(sh.sched.lookup(key, 0, 0, sched_reference.TCP).addr), sh.sched.bucket(key, 0, sched_reference.TCP)
+
+    assert sched_reference.fold(ipaddress.ip_address(X), 6) == sched_reference.fold(ipaddress.ip_address(Z), 6)
+    expected_sh = {X: (RS3, 63), Z: (RS3, 63), Y: (RS3, 210), W: (RS1, 161), '2001:db8:6::1': (RS2, 100)}
+    assert {c: sh_pick(c) for c in expected_sh} == expected_sh  # the README's table
+    # The same source port for all: X and Z are two connections on .13, each ACK finds its own.
+    sh_conns = [(conn(client, 40000, 8080, 31 + i), rs) for i, (client, (rs, _)) in enumerate(expected_sh.items())]
+    for i, (c, rs) in enumerate(sh_conns):
+        send(0.040 + i / 1000, c, 'S', rs, new=True)
+    for i, (c, rs) in enumerate(sh_conns):
+        send(0.050 + i / 1000, c, 'A', rs)
+
+    # UDP [VIP]:53, NAT. Own rr cursor: .12, .11. Every packet (either way) re-arms its entry to now + 300.
+    def qin(t, client, qid, rs, new=False):
+        f = ipv6_udp_frame(client, 5000, VIP6, 53, dns_query(qid))
+        s.frame(t, f, out=nat_in(f, rs, 5353), new_conn=(rs, 5353) if new else None)
+
+    def answer(client, qid, rs):
+        return ipv6_udp_frame(rs, 5353, client, 5000, dns_answer(qid), ttl=64, src_mac=MAC[rs])
+
+    def aout(t, client, qid, rs):
+        f = answer(client, qid, rs)
+        s.frame(t, f, out=nat_out(f, VIP6, 53, GW6_MAC))
+
+    qin(1.000, X, 0x0a01, RS2, new=True)   # rr #1 -> .12
+    qin(1.001, Z, 0x0a02, RS1, new=True)   # same port, same fold as X: another connection, rr #2 -> .11
+    qin(1.002, Y, 0x0a03, RS2, new=True)   # rr #3 -> .12
+    aout(1.003, Z, 0x0a02, RS1)            # .11's answer to Z:5000 goes back to Z from VIP:53
+    aout(1.004, X, 0x0a01, RS2)            # X's entry: expires 301.004
+    aout(1.005, Y, 0x0a03, RS2)            # Y's entry: expires 301.005
+    qin(200.000, X, 0x0a04, RS2)           # X alive: expires 500
+    qin(301.005, Y, 0x0a05, RS1, new=True)  # 301.005 <= 301.005: gone. New connection, rr #4 -> .11
+    s.frame(301.006, answer(Y, 0x0a03, RS2), drop='unknown-reply')  # .12 no longer serves Y:5000
+    aout(301.007, Y, 0x0a05, RS1)
+    qin(301.008, X, 0x0a06, RS2)
+    return s
+
+
+# ----------------------------------------------------------------------------------------------------------
 # Issue 4: hashing schedulers (sh, mh), persistence, firewall marks
 
 def director_with(*addrs):
@@ -1540,6 +2199,11 @@ SCENARIOS = {
     'wlc-counts': wlc_counts,
     'ipv6-dr': ipv6_dr,
     'ipv6-nat': ipv6_nat,
+    'ipv6-tun': ipv6_tun,
+    'ipv6-tun-mixed': ipv6_tun_mixed,
+    'ipv6-fullnat': ipv6_fullnat,
+    'ipv6-udp': ipv6_udp,
+    'ipv6-persist': ipv6_persist,
     'sh-dr': sh_dr,
     'mh-nat': mh_nat,
     'persist-rr': persist_rr,
