@@ -11,11 +11,19 @@ type TunModule = typeof import('../io/tun-port');
 type CapModule = typeof import('../io/cap-port');
 type RawModule = typeof import('../io/raw-port');
 
+/**
+ * The director's receive rings. A TPACKET_V3 block reaches JavaScript when it is full or when its
+ * retire timer fires: at low rates that timer is the latency uvs adds, so it is the shortest the
+ * kernel takes (1 ms). Under load a block then often retires a millisecond's worth of frames, so
+ * the ring has many smaller blocks (64 x 256 KiB) to stay tens of milliseconds deep.
+ */
+export const DIRECTOR_RING = { retireMs: 1, blockSize: 256 << 10, blockCount: 64 } as const;
+
 export function openPortFor(link: LinkConfig): Port {
   switch (link.io) {
     case 'packet':
       // Our own transmissions must not come back as input on the same link.
-      return (require('../io/packet-port') as PacketModule).PacketPort.open(link.name, { ignoreOutgoing: true });
+      return (require('../io/packet-port') as PacketModule).PacketPort.open(link.name, { ignoreOutgoing: true, ...DIRECTOR_RING });
     case 'cap':
       return new (require('../io/cap-port') as CapModule).CapPort(link.name, { inboundOnly: true });
     case 'tun':

@@ -22,6 +22,7 @@ import { ArpTap } from './arp-tap';
 import { fanoutOptions } from './fanout-group';
 import { engineCounters, someConnections } from './worker-counters';
 import { REPORTED_CONNECTIONS, type WorkerInit, type WorkerReport } from './worker-protocol';
+import { DIRECTOR_RING } from '../open-port';
 
 export class LiveWorker {
   private constructor(
@@ -112,6 +113,6 @@ function fanoutOpener(director: DirectorConfig, init: WorkerInit): (link: LinkCo
   return (link) => {
     if (link.io !== 'packet') throw new Error(`link ${link.name}: io ${link.io} cannot be shared by workers (only packet links can)`);
     const i = director.links.indexOf(link);
-    return PacketPort.open(link.name, { ignoreOutgoing: true, fanout: fanoutOptions(init.groupBase + i, init.program) });
+    return PacketPort.open(link.name, { ignoreOutgoing: true, ...DIRECTOR_RING, fanout: fanoutOptions(init.groupBase + i, init.program) });
   };
 }
