@@ -37,6 +37,7 @@ from scapy.all import (ARP, Dot1Q, Ether, ICMP, ICMPv6EchoRequest, IP, IPv6, IPv
 # nothing with src/sched). Imported as a module: its names TCP/UDP would clash with scapy's.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sched_reference  # noqa: E402
+import icmp_model  # noqa: E402  (the ICMP errors the director sends: TTL 1, too big, no destination)
 
 PCAPS = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'pcaps'))
 
@@ -119,6 +120,8 @@ def check_ip_packet(b, where):
         assert total == len(b), f'{where}: IPv4 total length {total} != {len(b)}'
         proto, l4 = b[9], b[ihl:total]
         src, dst = socket.inet_ntoa(b[12:16]), socket.inet_ntoa(b[16:20])
+        if struct.unpack('!H', b[6:8])[0] & 0x3fff:
+            return  # a fragment: its transport checksum spans the whole datagram (make_goldens_icmp.py checks it)
     else:
         plen = struct.unpack('!H', b[4:6])[0]
         assert plen + 40 == len(b), f'{where}: IPv6 payload length'
@@ -386,11 +389,20 @@ class Scenario:
         self.dropped = {}
         self.per_rs = {endpoint_key(a, p): 0 for a, p in real_servers}
         self.last_ts = -1
+        self.answers = 0
+        self.icmp_id = 0  # the director's IPv4 ID counter for its own ICMP errors (1, 2, 3, ...)
 
-    def frame(self, t, frame, out=None, drop=None, new_conn=None):
+    def icmp(self, frame, kind, src, next_hop_mac, **kw):
+        """The director's ICMP error (icmp_model.answer) about `frame`, from `src`, as an output frame."""
+        if ip_of(frame).version == 4:
+            self.icmp_id += 1
+        return out_frame(icmp_model.answer(frame, kind, src, ipid=self.icmp_id, **kw), next_hop_mac)
+
+    def frame(self, t, frame, out=None, drop=None, new_conn=None, answer=None):
         """
         One input frame at scenario time t (seconds), and what the spec says happens to it: `out` is the
-        expected output frame (stamped with the input's timestamp), or `drop` names the counted drop reason.
+        expected output frame (stamped with the input's timestamp), or `drop` names the counted drop reason,
+        with `answer` the ICMP error the director sends about it (if any; see Scenario.icmp).
         `new_conn` = (rs, port) when this frame creates a connection bound to that real server.
         """
         ts = T0_US + round(t * 1_000_000)
@@ -401,6 +413,11 @@ class Scenario:
         if drop:
             assert drop in DROP_REASONS, drop
             self.dropped[drop] = self.dropped.get(drop, 0) + 1
+            if answer is not None:
+                icmp_model.check_icmp(answer[14:], f'{self.name} t={t} (answer)')
+                check_ip_packet(answer[14:], f'{self.name} t={t} (answer)')
+                self.outputs.append((ts, answer))
+                self.answers += 1
         else:
             where = f'{self.name} t={t}'
             check_ip_packet(out[14:], where)
@@ -427,7 +444,7 @@ class Scenario:
             'connections': sum(self.per_rs.values()),
             'perRealServer': {k: {'connections': n} for k, n in self.per_rs.items()},
         }
-        assert summary['in'] == summary['out'] + sum(self.dropped.values())
+        assert summary['in'] + self.answers == summary['out'] + sum(self.dropped.values())
         with open(os.path.join(d, 'expected.json'), 'w') as f:
             f.write(json.dumps(summary, indent=2) + '\n')
 
@@ -474,7 +491,8 @@ IPv4 header checksum changed (the destination stays the VIP, TCP untouched). Con
 (still forwarded: it matches its entry). Dropped and not scheduled (the rr cursor does not move): an ARP request
 for the VIP (arp), an ICMP echo to the VIP (not-balanced-protocol), a SYN to VIP:443 and one to a non-VIP
 address (no-service), an ACK that matches no connection (not-connection-start), a SYN from source port 20
-(ftp-data-source-port), and a data segment of connection 2 that arrives with TTL 1 (ttl-exceeded).
+(ftp-data-source-port), and a data segment of connection 2 that arrives with TTL 1 (ttl-exceeded; the director
+answers it with ICMP Time Exceeded from the VIP, through the default gateway).
 """
     s = Scenario('dr-tcp-rr', rules, DIRECTOR_V4, readme,
                  [('10.0.0.11', 80), ('10.0.0.12', 80), ('10.0.0.13', 80)])
@@ -533,7 +551,8 @@ address (no-service), an ACK that matches no connection (not-connection-start), 
     f = c4.c('S', options=SYN_OPTIONS)
     s.frame(0.017, f, out=dr(f, RS3), new_conn=(RS3, 80))
     c4.server_sent(1)
-    s.frame(0.018, c2.c('PA', b'more data', ttl=1), drop='ttl-exceeded')
+    f = c2.c('PA', b'more data', ttl=1)
+    s.frame(0.018, f, drop='ttl-exceeded', answer=s.icmp(f, 'ttl', VIP, GW_MAC))
     f = c4.c('A')
     s.frame(0.019, f, out=dr(f, RS3))
     c2.server_sent(len(OK))
@@ -624,7 +643,8 @@ MAC) and 10.0.0.21 (on-link). Each output is outer IPv4 (source 10.0.0.1, the di
 protocol 4; TTL = inner TTL after the decrement; DF copied and, with DF set, ID 0) around the client packet
 with TTL - 1. Connection 2 shows the outer TOS: DSCP copied, ECN copied (ECT(0) 0x8a, ECT(1) 0x89) except CE
 (inner 0x8b) which becomes ECT(0) (outer 0x8a) while the inner packet keeps CE. A 1480-byte DF segment fits
-exactly (outer 1500 = MTU); a 1481-byte one would be 1501 bytes and is dropped (too-big).
+exactly (outer 1500 = MTU); a 1481-byte one would be 1501 bytes and is dropped (too-big): the client gets ICMP
+Fragmentation Needed from the VIP with the tunnel's MTU 1480, quoting its packet with TTL - 1.
 """
     s = Scenario('tun-tcp', rules, TUN_DIRECTOR, readme, [('10.0.0.21', 80), ('10.0.1.22', 80)])
     A, B = '10.0.0.21', '10.0.1.22'
@@ -655,7 +675,7 @@ exactly (outer 1500 = MTU); a 1481-byte one would be 1501 bytes and is dropped (
     # one byte more: outer 1501 > 1500 with DF set -> too-big
     f = c1.c('PA', bytes(range(256)) * 5 + bytes(range(161)))
     assert len(f) == 14 + 1481
-    s.frame(0.009, f, drop='too-big')
+    s.frame(0.009, f, drop='too-big', answer=s.icmp(f, 'frag', VIP, GW_MAC, mtu=1480, quote_ttl_decremented=True))
     f = c2.c('FA', tos=0x8a)
     s.frame(0.010, f, out=tun(f, A, MAC_A, '10.0.0.1', None))
     f = c1.c('FA')
@@ -1091,7 +1111,8 @@ def ipv6_dr():
     readme = """
 IPv6 DR: client, VIP and real servers are IPv6. rr sends connection 1 to ::12 and connection 2 to ::11. Only the
 MACs and the hop limit (- 1) change; traffic class, flow label, addresses and TCP stay as they came. A segment
-arriving with hop limit 1 is dropped (ttl-exceeded); an ICMPv6 echo to the VIP is not balanced
+arriving with hop limit 1 is dropped (ttl-exceeded) and answered with ICMPv6 Time Exceeded from the VIP; an ICMPv6
+echo to the VIP is not balanced
 (not-balanced-protocol).
 """
     s = Scenario('ipv6-dr', rules, DIRECTOR_V6, readme, [('2001:db8:10::11', 80), ('2001:db8:10::12', 80)])
@@ -1113,7 +1134,8 @@ arriving with hop limit 1 is dropped (ttl-exceeded); an ICMPv6 echo to the VIP i
     s.frame(0.005, ping, drop='not-balanced-protocol')
     f = c2.c('A')
     s.frame(0.006, f, out=dr(f, A))
-    s.frame(0.007, c2.c('PA', GET, ttl=1), drop='ttl-exceeded')
+    f = c2.c('PA', GET, ttl=1)
+    s.frame(0.007, f, drop='ttl-exceeded', answer=s.icmp(f, 'ttl', VIP6, GW6_MAC))
     c1.server_sent(len(OK) + 1)
     f = c1.c('FA')
     s.frame(0.008, f, out=dr(f, B))
@@ -1222,9 +1244,10 @@ decrement, source 2001:db8:10::1 - the director's address whose network holds th
 line 2001:db8:20::1 - destination the real server) around the client packet with hop limit - 1 (its traffic
 class and flow label untouched). Traffic class: AF41 0x88 copied, ECT(0) 0x8a and ECT(1) 0x89 copied, CE (inner
 0x8b, or 0x03 on UDP) becomes ECT(0) (0x8a, 0x02) outside while the inner packet keeps CE. MTU: an inner packet of
-1460 bytes makes a 1500-byte outer packet and is sent; 1461 would be 1501: dropped (too-big; IPv6 is never
+1460 bytes makes a 1500-byte outer packet and is sent; 1461 would be 1501: dropped (too-big, answered with ICMPv6
+Packet Too Big from the VIP carrying MTU 1460 and quoting the packet with hop limit - 1; IPv6 is never
 fragmented on the way). A segment with a hop-by-hop options header is carried inside as it came. A segment
-arriving with hop limit 1 is dropped (ttl-exceeded).
+arriving with hop limit 1 is dropped (ttl-exceeded; answered with ICMPv6 Time Exceeded).
 """
     A, B = '2001:db8:10::21', '2001:db8:11::22'
     s = Scenario('ipv6-tun', rules, TUN6_DIRECTOR, readme, [(A, 80), (B, 80), (A, 53), (B, 53)])
@@ -1262,8 +1285,9 @@ arriving with hop limit 1 is dropped (ttl-exceeded).
     # one byte more: outer 1501 > 1500 -> too-big
     f = c1.c('PA', bytes(range(256)) * 5 + bytes(range(121)))
     assert len(f) == 14 + 1461
-    s.frame(0.009, f, drop='too-big')
-    s.frame(0.010, c2.c('PA', b'late\n', ttl=1), drop='ttl-exceeded')
+    s.frame(0.009, f, drop='too-big', answer=s.icmp(f, 'frag', VIP6, GW6_MAC, mtu=1460, quote_ttl_decremented=True))
+    f = c2.c('PA', b'late\n', ttl=1)
+    s.frame(0.010, f, drop='ttl-exceeded', answer=s.icmp(f, 'ttl', VIP6, GW6_MAC))
     f = c2.c('FA', tos=0x8a)
     s.frame(0.011, f, out=to_a(f))
     f = c1.c('FA')
@@ -1292,7 +1316,7 @@ arriving with hop limit 1 is dropped (ttl-exceeded).
     query = dns_query(0x0606)
     f = q(u3, 0, payload=query + b'\0' * (1413 - len(query)))
     assert len(f) == 14 + 1461
-    s.frame(0.019, f, drop='too-big')
+    s.frame(0.019, f, drop='too-big', answer=s.icmp(f, 'frag', VIP6, GW6_MAC, mtu=1460, quote_ttl_decremented=True))
     f = q(u3, 0x0607)
     s.frame(0.020, f, out=to_b(f))
     return s
@@ -1331,12 +1355,15 @@ IPv4 TCP service 192.0.2.10:80, rr: K1 -> 2001:db8:10::21 (4in6), K2 -> 10.0.0.2
 4in6: outer IPv6 from 2001:db8:10::1, next header 4, hop limit = the inner TTL after the decrement, traffic
 class = the inner TOS by the ECN rule (0x13 CE -> 0x12), flow label 0; inside, the IPv4 packet with TTL - 1 and its
 header checksum recomputed. K3 has DF clear: the IPv6 outer header has no DF or ID, so nothing changes. An inner
-packet of 1460 bytes makes a 1500-byte outer packet and is sent; 1461 (DF set) is too-big. TTL 1: ttl-exceeded.
+packet of 1460 bytes makes a 1500-byte outer packet and is sent; 1461 (DF set) is too-big, answered with ICMP
+Fragmentation Needed from the VIP carrying MTU 1460 (1500 less the IPv6 outer header). TTL 1: ttl-exceeded, answered
+with ICMP Time Exceeded.
 
 IPv6 UDP service [2001:db8::10]:53, rr: flows U1 -> 10.0.0.21 (6in4), U2 -> 2001:db8:10::21 (6in6),
 U3 -> 10.0.0.21. 6in4: outer IPv4 from 10.0.0.1, protocol 41, TTL = the inner hop limit after the decrement, TOS
 by the ECN rule (0x8b -> 0x8a), DF clear (an inner IPv6 packet has no DF to copy), so the outer ID comes from the
-real server's counter: 1, 2, 3, 4, then a 1481-byte inner packet (outer 1501) is dropped (too-big) without taking
+real server's counter: 1, 2, 3, 4, then a 1481-byte inner packet (outer 1501) is dropped (too-big; ICMPv6 Packet
+Too Big with MTU 1480 goes back to the client) without taking
 an ID, and the next datagram gets 5.
 """
     R6, R4 = '2001:db8:10::21', '10.0.0.21'
@@ -1377,8 +1404,9 @@ an ID, and the next datagram gets 5.
     s.frame(0.009, f, out=t6(f))
     f = k1.c('PA', bytes(range(256)) * 5 + bytes(range(141)))
     assert len(f) == 14 + 1461
-    s.frame(0.010, f, drop='too-big')
-    s.frame(0.011, k1.c('PA', b'late\n', ttl=1), drop='ttl-exceeded')
+    s.frame(0.010, f, drop='too-big', answer=s.icmp(f, 'frag', VIP, GW_MAC, mtu=1460, quote_ttl_decremented=True))
+    f = k1.c('PA', b'late\n', ttl=1)
+    s.frame(0.011, f, drop='ttl-exceeded', answer=s.icmp(f, 'ttl', VIP, GW_MAC))
     f = k2.c('FA')
     s.frame(0.012, f, out=t4(f))
     f = k1.c('FA')
@@ -1405,7 +1433,8 @@ an ID, and the next datagram gets 5.
     s.frame(0.018, f, out=t4(f, 4))
     f = q(u3, 0, payload=query + b'\0' * (1433 - len(query)))
     assert len(f) == 14 + 1481
-    s.frame(0.019, f, drop='too-big')                           # no ID taken
+    s.frame(0.019, f, drop='too-big',                           # no ID taken
+            answer=s.icmp(f, 'frag', VIP6, GW6_MAC, mtu=1480, quote_ttl_decremented=True))
     f = q(u1, 0x0706)
     s.frame(0.020, f, out=t4(f, 5))
     f = q(u2, 0x0707, tos=0x8b)
@@ -1564,7 +1593,8 @@ malformed.)
 
 DR ([VIP]:123, rr ::12, ::11, ::12): only the MACs and the hop limit change; traffic class and the UDP checksum
 stay; a datagram with a destination options header is carried as it came; a datagram of flow 2 arriving with an
-802.1Q tag leaves untagged; one arriving with hop limit 1 is dropped (ttl-exceeded).
+802.1Q tag leaves untagged; one arriving with hop limit 1 is dropped (ttl-exceeded) and answered with ICMPv6 Time
+Exceeded from the VIP.
 """
     RS1, RS2 = '2001:db8:10::11', '2001:db8:10::12'
     s = Scenario('ipv6-udp', rules, DIRECTOR_V6, readme, [(RS1, 5353), (RS2, 5353), (RS1, 123), (RS2, 123)])
@@ -1611,7 +1641,8 @@ stay; a datagram with a destination options header is carried as it came; a data
     dr6(0.011, n2, RS1, new=True)
     dr6(0.012, n1, RS2, ext=dest_opts())
     dr6(0.013, n2, RS1, vlan=100)
-    s.frame(0.014, ipv6_udp_frame(n2[0], n2[1], VIP6, 123, ntp, ttl=1), drop='ttl-exceeded')
+    f = ipv6_udp_frame(n2[0], n2[1], VIP6, 123, ntp, ttl=1)
+    s.frame(0.014, f, drop='ttl-exceeded', answer=s.icmp(f, 'ttl', VIP6, GW6_MAC))
     dr6(0.015, n3, RS2, new=True)
     return s
 
@@ -1846,7 +1877,8 @@ def sh_dr():
 Source hashing (`-s sh`) over DR real servers .13 (weight 3), .12 (2), .11 (1) and .14 (0), list newest first.
 The 256-bucket table is laps of .13 .13 .13 .12 .12 .11 .14; a client's bucket is hash_32(address, 8) (with
 `-b sh-port`: hash_32(address + source port, 8)). The bucket of the weight-0 server answers none: such clients are
-dropped (no-destination) and their next ACK matches nothing (not-connection-start). Every decision comes from
+dropped (no-destination) and answered with ICMP Port Unreachable from the VIP, and their next ACK matches nothing
+(not-connection-start). Every decision comes from
 scripts/sched_reference.py (sh), not from uvs.
 
 VIP:80 (no port flag): 20 clients each open a connection (SYN, ACK), later a second connection from another
@@ -1871,7 +1903,10 @@ VIP:443 (`-b sh-port`): the source port joins the key, so one client's connectio
         if flags == 'S':
             conn.server_sent(1)  # the SYN-ACK goes straight to the client (DR)
         if rs is None:
-            s.frame(t, f, drop='no-destination' if flags == 'S' else 'not-connection-start')
+            if flags == 'S':
+                s.frame(t, f, drop='no-destination', answer=s.icmp(f, 'port', VIP, GW_MAC))
+            else:
+                s.frame(t, f, drop='not-connection-start')
         else:
             s.frame(t, f, out=dr(f, rs), new_conn=(rs, port) if new else None)
 

@@ -86,11 +86,16 @@ class Rig {
     return r.stdout;
   }
 
-  /** Sends a frame at `atMs` after T0; returns whether the engine transmitted it. */
+  /**
+   * Sends a frame at `atMs` after T0; returns whether the engine forwarded it (an ICMP error the
+   * director sends about a dropped frame, e.g. Port Unreachable for no destination, does not count).
+   */
   send(frame: Uint8Array, atMs: number): boolean {
     this.out.reset();
     const buf = frame.slice();
-    return this.mirror.engine.processFrame(buf, 0, buf.length, T0 + atMs, this.out, this.frame++);
+    const engine = this.mirror.engine;
+    const answered = engine.icmp.sent;
+    return engine.processFrame(buf, 0, buf.length, T0 + atMs, this.out, this.frame++) && engine.icmp.sent === answered;
   }
 
   /** The real server a transmitted DR frame went to (its destination MAC's last byte, e.g. 0x11). */

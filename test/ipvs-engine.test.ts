@@ -417,15 +417,19 @@ neigh fd00::12 lladdr 02:00:00:00:06:12 dev eth0
       }
     });
 
-    it('a service whose only server has weight 0 drops new flows with no-destination', () => {
+    it('a service whose only server has weight 0 drops new flows with no-destination (answered: port unreachable)', () => {
       const h = new Harness(`
 -A -u ${VIP}:53 -s rr
 -a -u ${VIP}:53 -r 10.0.0.11:53 -g -w 0
 -A -t ${VIP}:80 -s wlc
 -a -t ${VIP}:80 -r 10.0.0.11:80 -g -w 0
 `);
-      assert.equal(h.send(udpTo(20000, 53), 0), null);
-      assert.equal(h.send(tcpTo(20000, 80, TCP_SYN), 1), null);
+      // The only frame out is the director's ICMP Destination Unreachable / Port Unreachable (3/3).
+      for (const [f, at] of [[udpTo(20000, 53), 0], [tcpTo(20000, 80, TCP_SYN), 1]] as const) {
+        const o = h.send(f, at);
+        assert.ok(o !== null);
+        assert.deepEqual([o[23], o[34], o[35]], [1, 3, 3]);
+      }
       assert.deepEqual(h.drops(), { 'no-destination': 2 });
       assert.equal(h.engine.connectionsCreated, 0);
     });

@@ -128,7 +128,13 @@ for (const mode of MODES) {
       uvsadm(lab.socket, '-e', '-t', svc(), '-r', `${rs3.address}:${rs3.port}`, ...methodArgs(mode), '-w', '3');
       const r = client<Counts>(lab.clientNamespace, 'http-many', url(), '300');
       assert.deepEqual(r.failures, []);
-      assert.deepEqual(r.counts, { [rs1.name]: 50, [rs2.name]: 100, [rs3.name]: 150 });
+      // wrr's cycle of 6 starts afresh at the weight change, so 300 connections are exactly
+      // 50/100/150; one off is allowed: on a loaded machine a client's SYN retransmitted after its
+      // connection closed meets a TIME_WAIT entry and is scheduled afresh (conn_reuse_mode), an
+      // extra decision the client never sees.
+      const want: Record<string, number> = { [rs1.name]: 50, [rs2.name]: 100, [rs3.name]: 150 };
+      assert.deepEqual(Object.keys(r.counts).sort(), Object.keys(want).sort());
+      for (const [name, n] of Object.entries(want)) assert.ok(Math.abs(r.counts[name] - n) <= 1, `${name}: ${r.counts[name]} of 300, wrr gives ${n}`);
       // What the real servers saw as the client: the client itself, or in FULLNAT the director's local addresses.
       const seen = Object.keys(r.peers ?? {}).sort();
       assert.deepEqual(seen, mode === 'fullnat' ? ['10.71.3.100', '10.71.3.101'] : ['10.71.1.2']);

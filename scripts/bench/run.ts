@@ -14,7 +14,9 @@
  *   --json FILE  also write the results as JSON (FILE must be under .bench/ or /tmp)
  *   --regen      regenerate the capture even if the cached one is current
  *   --uvs FILE   the uvs CLI script to time (default dist/src/cli/uvs.js), e.g. an older build
- *   --only PART  run one part: replay, sched (schedulers) or memory (connection table)
+ *   --only PART  run one part: replay, sched (schedulers), memory (connection table) or live (live.ts:
+ *                the namespace lab, uvs against nftables DNAT and kernel forwarding; needs root and trafgen)
+ *                or fuzz (fuzz.ts: 10 million hostile frames through the engine, every frame and output checked)
  * Writes only under .bench/ (and /tmp if asked).
  */
 import * as fs from 'node:fs';
@@ -26,6 +28,8 @@ import { KERNEL_BYTES_PER_CONNECTION, measureConnTableMemory, measureNaiveConnMe
 import { ensureBenchFiles } from './gen-capture';
 import type { CaptureCheck } from './pcap-check';
 import { countPcapPackets } from './pcap-check';
+import { runLiveBench } from './live';
+import { runFuzzBench } from './fuzz';
 import { failureOf, runTimed } from './run-timed';
 import { runSchedulerBench } from './sched-bench';
 import { renderTable } from './text-table';
@@ -62,8 +66,8 @@ const RUN_TIMEOUT_MS = 90_000;
 const ROUNDS_BUDGET_S = 150;
 
 /** The parts of the bench --only can pick. */
-type BenchPart = 'replay' | 'sched' | 'memory';
-const BENCH_PARTS: readonly BenchPart[] = ['replay', 'sched', 'memory'];
+type BenchPart = 'replay' | 'sched' | 'memory' | 'live' | 'fuzz';
+const BENCH_PARTS: readonly BenchPart[] = ['replay', 'sched', 'memory', 'live', 'fuzz'];
 
 interface Options {
   runs: number;
@@ -311,10 +315,17 @@ async function main(): Promise<void> {
   }
   // ---- end of HOOK --------------------------------------------------------------------------------
 
+  // Live forwarding in the namespace lab (issue 6): scripts/bench/live.ts (skips itself without root or trafgen).
+  const live = wants('live') ? await runLiveBench(options.runs) : null;
+
+  // Hostile input (issue 7): scripts/bench/fuzz.ts; any exception, count error or malformed output fails the bench.
+  const fuzz = wants('fuzz') ? runFuzzBench() : null;
+  if (fuzz && !fuzz.pass) process.exitCode = 1;
+
   console.log(`\nbench took ${fmt(elapsed(), 1)} s`);
 
   if (options.json) {
-    const report = { ...replay, schedulers, connTableMemory };
+    const report = { ...replay, schedulers, connTableMemory, live, fuzz };
     fs.writeFileSync(options.json, JSON.stringify(report, null, 2) + '\n');
     console.log(`results written to ${options.json}`);
   }

@@ -493,6 +493,18 @@ export class ConnTable {
     this.u32[this.p(slot) + F_EXPIRES] = expires;
   }
 
+  /** Writes the address whose words start at `at` (caddrAt / vaddrAt) into out[0..] as 4 or 16 bytes. */
+  copyAddr(at: number, out: Uint8Array): void {
+    const u = this.u32;
+    for (let i = 0; i < this.addrWords; i++) {
+      const v = u[at + i];
+      out[4 * i] = v >>> 24;
+      out[4 * i + 1] = (v >>> 16) & 0xff;
+      out[4 * i + 2] = (v >>> 8) & 0xff;
+      out[4 * i + 3] = v & 0xff;
+    }
+  }
+
   /** Visits every live entry (slow path: listings, tests). */
   forEach(fn: (slot: number) => void): void {
     for (let i = 0; i < this.fresh; i++) if (this.isLive(i)) fn(i);

@@ -8,6 +8,10 @@ import { ForwardMethod } from '../control/config';
 import type { SchedPacket } from '../sched/scheduler';
 import { readU32 } from '../wire/bytes';
 import { foldAddress } from '../wire/fold';
+import { FragmentInfo, readFragmentInfo } from '../wire/fragment-info';
+import { isIcmpRelayedError, isIcmpv6Error } from '../wire/icmp';
+import { IPV4_MIN_HLEN } from '../wire/ipv4';
+import { IPV6_HLEN } from '../wire/ipv6';
 import { parseFrame } from '../wire/parse';
 import {
   DROP_REASON_NAMES, DropReason, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, ParsedFrame, TCP_RST, TCP_SYN,
@@ -25,6 +29,9 @@ import { DIR_IN, DIR_OUT, transition } from './conn-state';
 import { bindConnection, unbindConnection } from './dest-binding';
 import { DEST_AVAILABLE, DestTable } from './dest-table';
 import type { OutputBatch } from './frame-batch';
+import { FRAG_DIR_IN, FRAG_DIR_OUT, FragmentTable } from './fragment-table';
+import { IcmpRelayPath } from './icmp-relay-path';
+import { IcmpResponder } from './icmp-responder';
 import { LocalAddressPool } from './laddr-pool';
 import type { Router } from './router';
 import { ServiceTable } from './service-table';
@@ -43,6 +50,8 @@ export interface EngineOptions {
   /** Initial and maximum number of connections per address family table. */
   connCapacity?: number;
   maxConns?: number;
+  /** Datagrams whose later fragments the engine can follow at once (fragment-table.ts; default 4096). */
+  fragmentCapacity?: number;
 }
 
 export class Engine implements ExpiryHandler, ReplyMatcher {
@@ -74,6 +83,15 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
   readonly replyingDests: number[] = [];
 
   private readonly pf = new ParsedFrame();
+  /** Later fragments find their first fragment's connection here. */
+  readonly fragments: FragmentTable;
+  /** The ICMP errors the director sends itself (and their rate limit). */
+  readonly icmp: IcmpResponder;
+  private readonly fragInfo = new FragmentInfo();
+  private readonly icmpRelay: IcmpRelayPath;
+  /** The connection (and direction) the last forwardIn/forwardOut transmitted for; -1 when it did not. */
+  private forwardedSlot = -1;
+  private forwardedDir = FRAG_DIR_IN;
   /** Persistence templates (explain peeks at them). */
   readonly persistence = new Persistence();
   private readonly sched: SchedPacket = { srcKey: 0, dstKey: 0, sport: 0, proto: 0, now: 0 };
@@ -94,6 +112,9 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
     const max = options.maxConns ?? 1 << 22;
     this.conns4 = new ConnTable(1, Math.min(cap, max), max);
     this.conns6 = new ConnTable(4, Math.min(cap, 4096, max), max);
+    this.fragments = new FragmentTable(options.fragmentCapacity ?? 4096);
+    this.icmp = new IcmpResponder(router);
+    this.icmpRelay = new IcmpRelayPath(this, this.pf);
   }
 
   /** Milliseconds of engine time since the first frame. */
@@ -123,18 +144,103 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
   /**
    * Runs one frame (buf[off, off+len)) arriving at time (sec, nsec) through the engine. A
    * transmitted frame is written into `out` tagged with `cause`. Returns true when a frame was
-   * transmitted.
+   * transmitted: the frame forwarded (or an ICMP error relayed), or, for a frame dropped as
+   * ttl-exceeded, too-big or no-destination, the ICMP error the director sends about it (the drop
+   * is counted all the same; icmp.sent counts those errors). At most one frame per call.
    */
   processFrameAt(buf: Uint8Array, off: number, len: number, sec: number, nsec: number, out: OutputBatch, cause: number): boolean {
     this.framesIn++;
     this.advanceClock(sec, nsec);
     const pf = this.pf;
     const parsed = parseFrame(buf, off, len, pf);
-    if (parsed !== DropReason.None) return this.drop(parsed);
+    if (parsed !== DropReason.None) {
+      return parsed === DropReason.Fragment ? this.laterFragment(buf, out, cause) : this.drop(parsed);
+    }
     const proto = pf.proto;
     if (proto !== IPPROTO_TCP && proto !== IPPROTO_UDP && proto !== IPPROTO_SCTP) {
+      // pf.icmpType is set only for ICMP in IPv4 and ICMPv6 in IPv6.
+      if (pf.icmpType >= 0 && (pf.af === 4 ? isIcmpRelayedError(pf.icmpType) : isIcmpv6Error(pf.icmpType))) {
+        return this.icmpRelay.relay(buf, out, cause);
+      }
       return this.drop(DropReason.NotBalancedProtocol);
     }
+    return pf.fragment === 0 ? this.dispatch(buf, out, cause) : this.firstFragment(buf, out, cause);
+  }
+
+  /**
+   * A first fragment goes like a whole packet (it has the ports), and the connection it went to is
+   * recorded for the later fragments of its datagram. With no room to record that, the datagram
+   * can not be followed: its first fragment is dropped.
+   */
+  private firstFragment(buf: Uint8Array, out: OutputBatch, cause: number): boolean {
+    const pf = this.pf;
+    const fi = this.fragInfo;
+    if (!readFragmentInfo(buf, pf, fi)) return this.drop(DropReason.Fragment);
+    const e = this.fragments.reserve(pf.af, pf.proto, buf, pf.srcOff, pf.dstOff, fi.id, this.tick);
+    if (e < 0) return this.drop(DropReason.FragmentTableFull);
+    // Keyed now: rewriting in place changes the addresses in buf.
+    this.fragments.setKey(e, pf.af, pf.proto, buf, pf.srcOff, pf.dstOff, fi.id);
+    this.forwardedSlot = -1;
+    const sent = this.dispatch(buf, out, cause);
+    const slot = this.forwardedSlot;
+    if (slot >= 0) {
+      const conns = pf.af === 4 ? this.conns4 : this.conns6;
+      this.fragments.bind(e, slot, this.forwardedDir, (conns.cport(slot) << 16) | conns.vport(slot), this.tick);
+      this.fragments.account(e, fi.offset, fi.dataLen, fi.more);
+    }
+    return sent;
+  }
+
+  /**
+   * A later fragment (no ports) follows the connection its first fragment went to, in the same
+   * direction; without one (first fragment never forwarded, or the entry ended) it is dropped.
+   */
+  private laterFragment(buf: Uint8Array, out: OutputBatch, cause: number): boolean {
+    const pf = this.pf;
+    const proto = pf.proto;
+    if (proto !== IPPROTO_TCP && proto !== IPPROTO_UDP && proto !== IPPROTO_SCTP) return this.drop(DropReason.Fragment);
+    const fi = this.fragInfo;
+    if (!readFragmentInfo(buf, pf, fi)) return this.drop(DropReason.Fragment);
+    const frags = this.fragments;
+    const e = frags.find(pf.af, proto, buf, pf.srcOff, pf.dstOff, fi.id, this.tick);
+    if (e < 0) return this.drop(DropReason.FragmentWithoutFirst);
+    const conns = pf.af === 4 ? this.conns4 : this.conns6;
+    const slot = frags.slot(e);
+    const dir = frags.dir(e);
+    // The connection may have ended since (and its slot been reused by another one).
+    if (!conns.isLive(slot) || conns.proto(slot) !== proto || ((conns.cport(slot) << 16) | conns.vport(slot)) !== frags.ports(e) ||
+      !this.fragmentStillFits(conns, slot, dir, buf)) {
+      frags.free(e);
+      return this.drop(DropReason.FragmentWithoutFirst);
+    }
+    frags.account(e, fi.offset, fi.dataLen, fi.more);
+    return dir === FRAG_DIR_IN ? this.forwardIn(conns, slot, buf, out, cause) : this.forwardOut(conns, slot, buf, out, cause);
+  }
+
+  /** The connection in `slot` still has the fragment's client (in), or its client / local address (out). */
+  private fragmentStillFits(conns: ConnTable, slot: number, dir: number, buf: Uint8Array): boolean {
+    const pf = this.pf;
+    if (dir === FRAG_DIR_IN) return this.connClientIs(conns, slot, buf, pf.srcOff);
+    if ((conns.flags(slot) & CONN_METHOD_MASK) === ForwardMethod.FullNat) {
+      return this.laddrs.find(pf.af, buf, pf.dstOff) === conns.laddr(slot);
+    }
+    return this.connClientIs(conns, slot, buf, pf.dstOff);
+  }
+
+  private connClientIs(conns: ConnTable, slot: number, buf: Uint8Array, off: number): boolean {
+    const words = conns.words;
+    const at = conns.caddrAt(slot);
+    for (let i = 0; i < conns.addrWords; i++) {
+      const o = off + 4 * i;
+      if (words[at + i] !== (((buf[o] << 24) | (buf[o + 1] << 16) | (buf[o + 2] << 8) | buf[o + 3]) >>> 0)) return false;
+    }
+    return true;
+  }
+
+  /** A whole packet or first fragment of TCP, UDP or SCTP: its connection, or a new one. */
+  private dispatch(buf: Uint8Array, out: OutputBatch, cause: number): boolean {
+    const pf = this.pf;
+    const proto = pf.proto;
     const conns = pf.af === 4 ? this.conns4 : this.conns6;
     let slot = conns.lookupIn(proto, buf, pf.srcOff, pf.sport, pf.dstOff, pf.dport);
     if (slot >= 0 && this.startsConnection(pf) && this.reusable(conns, slot)) {
@@ -170,14 +276,20 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
     // A non-persistent service only schedules packets for its own port (port 0 needs -p, issue 4).
     if (svc.fwmark === 0 && svc.port !== pf.dport && !svc.persistent) return this.drop(DropReason.NoDestination);
     slot = this.schedule(conns, svc, buf);
-    if (slot < 0) return this.drop(-slot);
+    if (slot < 0) {
+      this.drop(-slot);
+      // ip_vs_leave: no server for a new connection -> port unreachable (not for another port of an FTP service).
+      if (-slot !== DropReason.NoDestination || (svc.port === 21 && pf.dport !== 21)) return false;
+      return this.answered(this.icmp.portUnreachable(buf, pf, this.tick, out, cause));
+    }
     const sent = this.forwardIn(conns, slot, buf, out, cause);
     // One-packet scheduling (-o, UDP): every datagram is its own connection, gone at once.
     if (svc.ops) this.expireNow(conns, slot);
     return sent;
   }
 
-  private drop(reason: number): false {
+  /** Counts a frame not transmitted under `reason` (also for the engine's own paths, e.g. icmp-relay-path.ts). */
+  drop(reason: number): false {
     this.drops[reason]++;
     return false;
   }
@@ -248,7 +360,8 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
     return slot;
   }
 
-  private countPacket(d: number, pktField: number, byteField: number, bytes: number): void {
+  /** One packet of `bytes` bytes for dest d in the given ST_* fields (also for icmp-relay-path.ts). */
+  countPacket(d: number, pktField: number, byteField: number, bytes: number): void {
     const dv = this.destStats.values;
     dv[d * ST_FIELDS + pktField]++;
     dv[d * ST_FIELDS + byteField] += bytes;
@@ -274,9 +387,15 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
     const d = conns.dest(slot);
     const dests = this.dests;
     if ((dests.flags[d] & DEST_AVAILABLE) === 0) return this.drop(DropReason.DestinationGone);
-    this.countPacket(d, ST_INPKTS, ST_INBYTES, pf.ipTotalLen);
-    const timeout = transition(conns, slot, pf, DIR_IN, dests, this.timeouts);
-    conns.rearm(slot, conns.now + timeout);
+    if (pf.fragment === 2) {
+      // The rest of a datagram its first fragment counted, state machine and timer included:
+      // bytes only (IPVS counts the reassembled datagram as one packet).
+      this.destStats.values[d * ST_FIELDS + ST_INBYTES] += this.fragInfo.dataLen;
+    } else {
+      this.countPacket(d, ST_INPKTS, ST_INBYTES, pf.ipTotalLen);
+      const timeout = transition(conns, slot, pf, DIR_IN, dests, this.timeouts);
+      conns.rearm(slot, conns.now + timeout);
+    }
     const hop = this.destHop[d];
     if (hop === null) return this.drop(DropReason.NoRoute);
     if (!out.hasSlot()) return this.drop(DropReason.OutputFull);
@@ -308,13 +427,45 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
       default:
         n = -DropReason.NoRoute;
     }
-    return this.emit(n, hop, out, cause, inPlace ? buf : null, at);
+    if (this.emit(n, hop, out, cause, inPlace ? buf : null, at)) {
+      this.forwardedSlot = slot;
+      this.forwardedDir = FRAG_DIR_IN;
+      return true;
+    }
+    if (n === -DropReason.TtlExceeded) return this.answerTtl(buf, true, out, cause);
+    if (n !== -DropReason.TooBig) return false;
+    // The usable MTU: the link's, less the outer header for a tunnel (ip_vs_xmit.c __ip_vs_get_out_rt).
+    let mtu = hop.mtu;
+    if (method === ForwardMethod.Tunnel) {
+      mtu -= dests.af[d] === 4 ? IPV4_MIN_HLEN : IPV6_HLEN;
+      if (mtu < (dests.af[d] === 4 ? 68 : 1280)) return false;
+    }
+    // IPVS decrements the TTL before its MTU check, so its error quotes the decremented packet;
+    // DPVS's FULLNAT checks the MTU first.
+    return this.answerTooBig(buf, mtu, method !== ForwardMethod.FullNat, true, out, cause);
+  }
+
+  /** Time Exceeded about the frame in pf (see IcmpResponder); counted as transmitted. */
+  private answerTtl(buf: Uint8Array, fromDestination: boolean, out: OutputBatch, cause: number): boolean {
+    return this.answered(this.icmp.timeExceeded(buf, this.pf, fromDestination, this.tick, out, cause));
+  }
+
+  /** Fragmentation Needed / Packet Too Big about the frame in pf (see IcmpResponder); counted as transmitted. */
+  private answerTooBig(buf: Uint8Array, mtu: number, quoteTtlDecremented: boolean, fromDestination: boolean,
+    out: OutputBatch, cause: number): boolean {
+    return this.answered(this.icmp.tooBig(buf, this.pf, mtu, quoteTtlDecremented, fromDestination, this.tick, out, cause));
+  }
+
+  private answered(sent: boolean): boolean {
+    if (sent) this.framesOut++;
+    return sent;
   }
 
   /** FULLNAT TOA goes into the first client packet without SYN/RST that acknowledges the real server's ISN. */
   private wantsToa(conns: ConnTable, slot: number, buf: Uint8Array): boolean {
     const pf = this.pf;
-    if (pf.proto !== IPPROTO_TCP) return false;
+    // Not into a fragment: the option would move every later fragment's data.
+    if (pf.proto !== IPPROTO_TCP || pf.fragment !== 0) return false;
     const f = conns.flags(slot);
     if ((f & CONN_F_ISN_KNOWN) === 0 || (f & CONN_F_TOA_DONE) !== 0) return false;
     if ((pf.tcpFlags & (TCP_SYN | TCP_RST)) !== 0) return false;
@@ -327,29 +478,43 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
     const d = conns.dest(slot);
     const dests = this.dests;
     if ((dests.flags[d] & DEST_AVAILABLE) === 0) return this.drop(DropReason.DestinationGone);
-    this.countPacket(d, ST_OUTPKTS, ST_OUTBYTES, pf.ipTotalLen);
-    conns.setFlags(slot, conns.flags(slot) & ~CONN_F_NOOUTPUT);
-    const timeout = transition(conns, slot, pf, DIR_OUT, dests, this.timeouts);
-    conns.rearm(slot, conns.now + timeout);
     const method = conns.flags(slot) & CONN_METHOD_MASK;
-    if (method === ForwardMethod.FullNat && pf.proto === IPPROTO_TCP && (pf.tcpFlags & 0x12) === 0x12) {
-      // The real server's SYN-ACK: its ISN decides which client packet carries the TOA.
-      conns.setAux(slot, readU32(buf, pf.l4Off + 4));
-      conns.setFlags(slot, conns.flags(slot) | CONN_F_ISN_KNOWN);
-    }
     // Replies go back towards the client: the packet's destination for NAT; for FULLNAT the
     // packet is addressed to us, so the client comes from the entry.
-    const w = conns.addrWords;
     let hop: NextHop | null;
     if (method === ForwardMethod.FullNat) {
-      writeWords(conns.words, conns.caddrAt(slot), w, this.scratchB);
+      conns.copyAddr(conns.caddrAt(slot), this.scratchB);
       hop = this.router.route(pf.af, this.scratchB, 0);
     } else {
       hop = this.router.route(pf.af, buf, pf.dstOff);
+      // A NAT reply is forwarded by the kernel's IP layer, whose TTL and MTU checks (ip_forward,
+      // ip6_forward) come before IPVS sees it at FORWARD: such a reply changes no counter or state,
+      // and its error goes to the real server from the director's own address.
+      if (hop !== null && pf.ttl <= 1) {
+        this.drop(DropReason.TtlExceeded);
+        return this.answerTtl(buf, false, out, cause);
+      }
+      if (hop !== null && pf.ipTotalLen > hop.mtu && (pf.af === 6 || pf.df)) {
+        this.drop(DropReason.TooBig);
+        return this.answerTooBig(buf, hop.mtu, false, false, out, cause);
+      }
+    }
+    if (pf.fragment === 2) {
+      this.destStats.values[d * ST_FIELDS + ST_OUTBYTES] += this.fragInfo.dataLen;
+    } else {
+      this.countPacket(d, ST_OUTPKTS, ST_OUTBYTES, pf.ipTotalLen);
+      conns.setFlags(slot, conns.flags(slot) & ~CONN_F_NOOUTPUT);
+      const timeout = transition(conns, slot, pf, DIR_OUT, dests, this.timeouts);
+      conns.rearm(slot, conns.now + timeout);
+      if (method === ForwardMethod.FullNat && pf.proto === IPPROTO_TCP && (pf.tcpFlags & 0x12) === 0x12) {
+        // The real server's SYN-ACK: its ISN decides which client packet carries the TOA.
+        conns.setAux(slot, readU32(buf, pf.l4Off + 4));
+        conns.setFlags(slot, conns.flags(slot) | CONN_F_ISN_KNOWN);
+      }
     }
     if (hop === null) return this.drop(DropReason.NoRoute);
     const vaddr = this.scratchA;
-    writeWords(conns.words, conns.vaddrAt(slot), w, vaddr);
+    conns.copyAddr(conns.vaddrAt(slot), vaddr);
     const vport = conns.vport(slot);
     if (!out.hasSlot()) return this.drop(DropReason.OutputFull);
     const inPlace = out.allowInPlace;
@@ -362,10 +527,22 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
     } else {
       n = xmitNatOut(buf, pf, hop, vaddr, 0, vport, dst, at, room);
     }
-    return this.emit(n, hop, out, cause, inPlace ? buf : null, at);
+    if (this.emit(n, hop, out, cause, inPlace ? buf : null, at)) {
+      this.forwardedSlot = slot;
+      this.forwardedDir = FRAG_DIR_OUT;
+      return true;
+    }
+    // FULLNAT replies are addressed to the director (a local address): answered from it, like client packets.
+    if (n === -DropReason.TtlExceeded) return this.answerTtl(buf, true, out, cause);
+    if (n === -DropReason.TooBig) return this.answerTooBig(buf, hop.mtu, false, true, out, cause);
+    return false;
   }
 
-  private emit(n: number, hop: NextHop, out: OutputBatch, cause: number, inPlaceBuf: Uint8Array | null, at: number): boolean {
+  /**
+   * Commits the frame of length n an xmit function wrote (in the batch's slab, or in place in
+   * inPlaceBuf at `at`), or counts its failure (n = -DropReason, 0 = no room). Also for icmp-relay-path.ts.
+   */
+  emit(n: number, hop: NextHop, out: OutputBatch, cause: number, inPlaceBuf: Uint8Array | null, at: number): boolean {
     if (n <= 0) return this.drop(n === 0 ? DropReason.OutputFull : -n);
     if (inPlaceBuf !== null) out.commitInPlace(inPlaceBuf, at, n, hop.linkIndex, cause);
     else out.commit(n, hop.linkIndex, cause);
@@ -391,7 +568,8 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
     return conns.dport(slot) === sport && this.destIs(conns.dest(slot), buf, srcOff);
   }
 
-  private destIs(d: number, buf: Uint8Array, off: number): boolean {
+  /** The dest d's address equals the one at buf[off] (also for icmp-relay-path.ts). */
+  destIs(d: number, buf: Uint8Array, off: number): boolean {
     const a = this.destAddrBytes[d];
     for (let i = 0; i < a.length; i++) if (a[i] !== buf[off + i]) return false;
     return true;
@@ -448,15 +626,5 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
     }
     const c = conns.control(slot);
     if (c >= 0) conns.setAux(c, conns.aux(c) - 1);
-  }
-}
-
-function writeWords(words: Uint32Array, at: number, n: number, out: Uint8Array): void {
-  for (let i = 0; i < n; i++) {
-    const v = words[at + i];
-    out[4 * i] = v >>> 24;
-    out[4 * i + 1] = (v >>> 16) & 0xff;
-    out[4 * i + 2] = (v >>> 8) & 0xff;
-    out[4 * i + 3] = v & 0xff;
   }
 }

@@ -32,6 +32,13 @@ export interface EngineSummary {
   /** Only reasons that occurred, in reason order. */
   dropped: Record<string, number>;
   droppedTotal: number;
+  /**
+   * ICMP errors the director sent itself (included in `out`): for frames dropped as ttl-exceeded,
+   * too-big or no-destination. So in + icmpSent = out + droppedTotal. icmpRateLimited: errors the
+   * rate limit held back.
+   */
+  icmpSent: number;
+  icmpRateLimited: number;
   connections: number;
   liveConnections: number;
   /** Keyed "IP:port" ("[IPv6]:port"); a real server in several services is summed. */
@@ -93,6 +100,8 @@ export function summarize(built: BuiltEngine): EngineSummary {
     out: engine.framesOut,
     dropped,
     droppedTotal,
+    icmpSent: engine.icmp.sent,
+    icmpRateLimited: engine.icmp.limiter.limited,
     connections: engine.connectionsCreated,
     liveConnections: engine.conns4.count + engine.conns6.count,
     perRealServer,

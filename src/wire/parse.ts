@@ -5,7 +5,7 @@
  * buf[off, off+len) and never allocates per frame.
  *
  * It enforces what the Linux receive path checks before IPVS sees a packet (IPv4 header
- * length, total length and header checksum; IPv6 payload length; sane transport headers);
+ * length, total length, header checksum and options; IPv6 payload length; sane transport headers);
  * it does not verify transport checksums (IPVS only does that where it rewrites, see xmit).
  *
  * Speed: the common frame (IPv4 without options, untagged or with one VLAN tag, carrying a whole
@@ -15,6 +15,7 @@
  * Header offsets are the const enum H (compiled to literals, see there).
  */
 import { ipv4HeaderChecksumOk } from './checksum';
+import { ipv4OptionsOk } from './ipv4-options';
 import {
   DropReason,
   ETH_P_8021AD,
@@ -207,6 +208,7 @@ export function resetParsedFrame(pf: ParsedFrame): void {
  *   Arp                an ARP message (arpOp filled): the balancer never forwards ARP
  *   UnknownEtherType   neither IPv4, IPv6 nor ARP after the tags
  *   TruncatedIp / BadIpVersion / BadIpHeaderLength / BadIpTotalLength / BadIpChecksum
+ *   BadIpOptions       IPv4 options the kernel would refuse (see ipv4-options.ts)
  *   BadIpv6ExtensionHeader  an extension header past the payload, a misplaced hop-by-hop
  *                      header or a second fragment header
  *   Fragment           a later fragment (offset > 0): IP fields filled, ports 0
@@ -405,6 +407,7 @@ function parseIpv4(buf: Uint8Array, l3Off: number, end: number, pf: ParsedFrame)
   // Bytes past the total length are Ethernet padding; fewer bytes than it means a cut packet.
   if (total < ihl || total > avail) return DropReason.BadIpTotalLength;
   if (!ipv4HeaderChecksumOk(buf, l3Off, ihl)) return DropReason.BadIpChecksum;
+  if (ihl > H.IpHlen && !ipv4OptionsOk(buf, l3Off + H.IpHlen, ihl - H.IpHlen)) return DropReason.BadIpOptions;
 
   const fragWord = (buf[l3Off + H.IpFragOff] << 8) | buf[l3Off + H.IpFragOff + 1];
   pf.af = 4;

@@ -87,7 +87,11 @@ export enum DropReason {
   BadIpChecksum,
   /** IPv6 extension header chain that runs past the packet or is not understood. */
   BadIpv6ExtensionHeader,
-  /** A later IP fragment (fragment handling is its own issue). */
+  /**
+   * A later IP fragment (offset > 0): what the parser reports for one, with its IP fields filled.
+   * The engine then lets it follow its first fragment's connection; as a drop reason it counts
+   * later fragments of what the engine does not balance (ICMP, other protocols).
+   */
   Fragment,
   TruncatedTransport,
   BadTransportHeader,
@@ -117,6 +121,16 @@ export enum DropReason {
   ConnectionTableFull,
   /** The output batch had no room (the caller must flush more often). */
   OutputFull,
+  /** IPv4 options the kernel refuses (malformed, source routing, CIPSO): see ipv4-options.ts. */
+  BadIpOptions,
+  /** An ICMP error whose quoted packet belongs to no connection (or that arrived fragmented): not relayed. */
+  IcmpNoConnection,
+  /** An ICMP error for a connection whose ICMP checksum is wrong: not relayed. */
+  BadIcmpChecksum,
+  /** A later fragment whose first fragment was not forwarded (never seen, dropped, or longer ago than the fragment timeout). */
+  FragmentWithoutFirst,
+  /** A first fragment that found no room in the fragment-tracking table. */
+  FragmentTableFull,
 }
 
 export const DROP_REASON_NAMES: readonly string[] = [
@@ -146,4 +160,9 @@ export const DROP_REASON_NAMES: readonly string[] = [
   'local-ports-exhausted',
   'connection-table-full',
   'output-full',
+  'bad-ip-options',
+  'icmp-no-connection',
+  'bad-icmp-checksum',
+  'fragment-without-first',
+  'fragment-table-full',
 ];

@@ -14,7 +14,7 @@ import { setSctpChecksum } from '../wire/crc32c';
 import { copyBytes } from '../wire/bytes';
 import { IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, ParsedFrame } from '../wire/parsed-frame';
 import { TCP_CHECK, TCP_DPORT, TCP_SPORT } from '../wire/tcp';
-import { UDP_CHECK } from '../wire/udp';
+import { UDP_CHECK, UDP_LEN } from '../wire/udp';
 
 /** How the transport checksum is brought up to date after the rewrite. */
 const FIX_NONE = 0;
@@ -85,7 +85,11 @@ export function rewriteEndpoints(
   if (fix === FIX_INCREMENTAL) {
     if (proto === IPPROTO_UDP && readU16(buf, checkOff) === 0) writeU16(buf, checkOff, 0xffff);
   } else if (fix === FIX_FULL) {
-    const sum = transportChecksum(buf, srcOff, dstOff, addrLen, proto, l4, l4Len, checkOff - l4);
+    // A UDP datagram shorter than the IP payload (the parser keeps its length within it) is summed
+    // as receivers sum it, over its UDP length; the kernel's sum over the whole payload would
+    // give a checksum every receiver rejects.
+    const n = proto === IPPROTO_UDP ? readU16(buf, l4 + UDP_LEN) : l4Len;
+    const sum = transportChecksum(buf, srcOff, dstOff, addrLen, proto, l4, n, checkOff - l4);
     writeU16(buf, checkOff, proto === IPPROTO_UDP && sum === 0 ? 0xffff : sum);
   } else if (fix === FIX_SCTP_CRC) {
     setSctpChecksum(buf, l4, l4Len);

@@ -53,6 +53,8 @@ export function tsharkChecksumProblems(pcapPath: string): string[] {
     '-e', '_ws.malformed',
     '-e', '_ws.expert.severity',
     '-e', '_ws.expert.message',
+    '-e', 'icmp.type',
+    '-e', 'icmpv6.type',
   ];
   const r = spawnSync('tshark', args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   if (r.error) throw new Error(`tshark could not be run: ${r.error.message}`);
@@ -63,17 +65,30 @@ export function tsharkChecksumProblems(pcapPath: string): string[] {
     const cols = line.split('\t');
     const frame = cols[0];
     const what: string[] = [];
+    const base = 1 + CHECKSUM_FIELDS.length;
+    // In an ICMP error, TCP and UDP can only be the quoted packet's: its transport checksum is not
+    // for the sender to fix (the quote is cut short, and IPVS deliberately leaves it stale when it
+    // translates the quote), so it is not judged. tshark 4.0 sums a cut quote as if it were whole.
+    const quoting = (cols[base + 3] ?? '') !== '' || (cols[base + 4] ?? '') !== '';
+    let quotedOnly = quoting;
     CHECKSUM_FIELDS.forEach((f, i) => {
       const statuses = (cols[1 + i] ?? '').split(AGGREGATOR);
-      if (statuses.includes(BAD)) what.push(`bad ${f.split('.')[0]} checksum`);
+      const proto = f.split('.')[0];
+      if (!statuses.includes(BAD)) return;
+      if (quoting && (proto === 'tcp' || proto === 'udp')) return;
+      quotedOnly = false;
+      what.push(`bad ${proto} checksum`);
     });
-    const base = 1 + CHECKSUM_FIELDS.length;
     if ((cols[base] ?? '') !== '') what.push('malformed');
     const severities = (cols[base + 1] ?? '').split(AGGREGATOR);
     const messages = (cols[base + 2] ?? '').split(AGGREGATOR);
     severities.forEach((s, i) => {
-      if (s === ERROR_SEVERITY && messages[i] && !what.includes(messages[i])) what.push(messages[i]);
+      if (s !== ERROR_SEVERITY || !messages[i] || what.includes(messages[i])) return;
+      // The expert message of a quoted checksum that was not judged above.
+      if (quotedOnly && messages[i].startsWith('Bad checksum')) return;
+      what.push(messages[i]);
     });
+    if (what.length === 0 && quotedOnly) continue;
     if (what.length === 0) what.push('malformed');
     problems.push(`frame ${frame}: ${what.join('; ')}`);
   }
