@@ -1,6 +1,7 @@
 /** Argument handling and output of `uvs replay`. */
 import { ConfigError } from '../control/config';
 import { CaptureFormatError } from '../pcap/capture-format-error';
+import { MAX_CONNECTIONS_LIMIT } from '../ipvs/engine';
 import { formatSummary, replay, ReplayError, writeSummaryJson } from './replay';
 
 interface ReplayArgs {
@@ -10,7 +11,11 @@ interface ReplayArgs {
   director: string;
   summaryJson: string | null;
   quiet: boolean;
+  /** --max-connections: entries each connection table (IPv4, IPv6) may hold, or null for the default. */
+  maxConnections: number | null;
 }
+
+const USAGE = 'usage: uvs replay IN -o OUT --rules RULES --director DIRECTOR [--summary-json FILE] [--max-connections N] [--quiet]\n';
 
 class UsageError extends Error {}
 
@@ -20,6 +25,7 @@ const VALUE_OPTIONS: Record<string, keyof ReplayArgs> = {
   '--rules': 'rules',
   '--director': 'director',
   '--summary-json': 'summaryJson',
+  '--max-connections': 'maxConnections',
 };
 
 function parseArgs(args: string[]): ReplayArgs {
@@ -60,7 +66,17 @@ function parseArgs(args: string[]): ReplayArgs {
     director: got.director as string,
     summaryJson: typeof got.summaryJson === 'string' ? got.summaryJson : null,
     quiet: got.quiet === true,
+    maxConnections: typeof got.maxConnections === 'string' ? parseMaxConnections(got.maxConnections) : null,
   };
+}
+
+/** A whole number of connection entries, 1 .. MAX_CONNECTIONS_LIMIT. */
+function parseMaxConnections(text: string): number {
+  const n = /^[0-9]{1,9}$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 1 && n <= MAX_CONNECTIONS_LIMIT)) {
+    throw new UsageError(`--max-connections: '${text}' is not a whole number from 1 to ${MAX_CONNECTIONS_LIMIT}`);
+  }
+  return n;
 }
 
 export function runReplayCommand(argv: string[]): number {
@@ -69,7 +85,7 @@ export function runReplayCommand(argv: string[]): number {
     args = parseArgs(argv);
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`uvs replay: ${e.message}\nusage: uvs replay IN -o OUT --rules RULES --director DIRECTOR [--summary-json FILE] [--quiet]\n`);
+      process.stderr.write(`uvs replay: ${e.message}\n${USAGE}`);
       return 2;
     }
     throw e;
@@ -81,6 +97,7 @@ export function runReplayCommand(argv: string[]): number {
       output: args.output,
       rules: args.rules,
       director: args.director,
+      ...(args.maxConnections !== null ? { maxConnections: args.maxConnections } : {}),
       progress: tty
         ? (frames, bytes, total) => {
           const pct = total > 0 ? ` (${((100 * bytes) / total).toFixed(0)}%)` : '';

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import { loadDirectorFile, requireLinkMacs } from '../control/director-file';
 import { loadRulesFile } from '../control/rules-file';
 import { schedulerNames } from '../sched/registry';
+import { engineLimits } from '../ipvs/engine-limits';
 import { buildEngine, type BuiltEngine } from '../ipvs/engine-builder';
 import { OutputBatch } from '../ipvs/frame-batch';
 import { summarize, type EngineSummary } from '../ipvs/summary';
@@ -24,6 +25,8 @@ export interface ReplayOptions {
   output: string;
   rules: string;
   director: string;
+  /** Entries each connection table may hold (default: the engine's, 4,194,304). */
+  maxConnections?: number;
   /** Progress callback, called every few thousand frames with (frames, bytes read, file size). */
   progress?: (frames: number, bytes: number, total: number) => void;
 }
@@ -41,7 +44,7 @@ export function replay(opts: ReplayOptions): ReplayResult {
   const rules = loadRulesFile(opts.rules, { schedulers: schedulerNames() });
   const director = loadDirectorFile(opts.director);
   requireLinkMacs(director, opts.director, 'a replay');
-  const built = buildEngine(rules, director);
+  const built = buildEngine(rules, director, engineLimits(opts.maxConnections));
   const { engine } = built;
   // Three shared read buffers taken in turn: while the engine rewrites one, a second thread
   // writes the output out of another (see BackgroundWriter).
@@ -135,3 +138,4 @@ export function writeSummaryJson(path: string, s: EngineSummary): void {
   fs.writeFileSync(tmp, JSON.stringify(s, null, 2) + '\n');
   fs.renameSync(tmp, path);
 }
+

@@ -46,6 +46,9 @@ import type { VirtualService } from './virtual-service';
 /** How long a template whose timer fired while it still controlled connections lives on (each time). */
 const TEMPLATE_GRACE_MS = 60_000;
 
+/** The largest --max-connections accepted: 64 Mi entries per table (about 3.8 GB of IPv4 entries). */
+export const MAX_CONNECTIONS_LIMIT = 1 << 26;
+
 export interface EngineOptions {
   /** Initial and maximum number of connections per address family table. */
   connCapacity?: number;

@@ -22,15 +22,17 @@ import { LinkInfoError } from '../../live/link-info';
 import { MAX_FANOUT_WORKERS } from '../../live/fanout-program';
 import { WorkerPoolError } from '../../live/workers/worker-pool';
 import { BpfError } from '../../io/bpf';
+import { MAX_CONNECTIONS_LIMIT } from '../../ipvs/engine';
 
 export const DIRECTOR_USAGE =
   'usage: uvs director --rules RULES --director DIRECTOR [--socket PATH] [--state FILE] [--group NAME]\n' +
-  '                    [--metrics HOST:PORT] [--workers N] [--control-only]\n' +
+  '                    [--metrics HOST:PORT] [--workers N] [--max-connections N] [--control-only]\n' +
   '                    [--replay IN [--replay-speed N|max] [--replay-out OUT] [--replay-loop]]\n' +
   '  Attaches to the director file\'s links and forwards (AF_PACKET by default; `io` per link);\n' +
   '  --control-only serves uvsadm without packet I/O; --replay feeds a capture instead of links.\n' +
   '  --workers N (default 1): N worker processes share the links by fanout (packet links only);\n' +
-  '  this process keeps the control plane.\n';
+  '  this process keeps the control plane. --max-connections N bounds each connection table\n' +
+  '  (IPv4, IPv6): beyond it new connections are refused and counted as connection-table-full.\n';
 
 /** --replay and its companions: a capture run through the director's engine. */
 export interface ReplayArgs {
@@ -54,6 +56,8 @@ export interface DirectorArgs {
   controlOnly: boolean;
   /** --workers: forwarding processes (1: this one). */
   workers: number;
+  /** --max-connections: entries each connection table may hold, or null for the engine's default. */
+  maxConnections: number | null;
 }
 
 export class DirectorUsageError extends Error {}
@@ -69,6 +73,7 @@ const OPTIONS = {
   '--replay-speed': 'replaySpeed',
   '--replay-out': 'replayOut',
   '--workers': 'workers',
+  '--max-connections': 'maxConnections',
 } as const;
 type OptionName = keyof typeof OPTIONS;
 /** Options without a value. */
@@ -118,6 +123,10 @@ export function parseDirectorArgs(argv: readonly string[], env: NodeJS.ProcessEn
   if (workers > 1 && (got.replay !== undefined || flags.has('--control-only'))) {
     throw new DirectorUsageError(`--workers ${workers} forwards on links: not with ${got.replay !== undefined ? '--replay' : '--control-only'}`);
   }
+  const maxConnections = got.maxConnections === undefined ? null : parseMaxConnections(got.maxConnections);
+  if (maxConnections !== null && workers > 1) {
+    throw new DirectorUsageError('--max-connections does not work with --workers yet (each worker would need the limit)');
+  }
   return {
     rules: got.rules,
     director: got.director,
@@ -128,7 +137,17 @@ export function parseDirectorArgs(argv: readonly string[], env: NodeJS.ProcessEn
     replay: replayArgs(got, flags.has('--replay-loop')),
     controlOnly: flags.has('--control-only'),
     workers,
+    maxConnections,
   };
+}
+
+/** --max-connections: 1 to MAX_CONNECTIONS_LIMIT. */
+function parseMaxConnections(text: string): number {
+  const n = /^[0-9]{1,9}$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 1 && n <= MAX_CONNECTIONS_LIMIT)) {
+    throw new DirectorUsageError(`--max-connections: '${text}' is not a whole number from 1 to ${MAX_CONNECTIONS_LIMIT}`);
+  }
+  return n;
 }
 
 /** --workers: 1 to MAX_FANOUT_WORKERS. */

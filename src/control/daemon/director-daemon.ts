@@ -37,6 +37,7 @@ import type { NftRunner } from '../../live/kernel-guard';
 import { WorkerPool } from '../../live/workers/worker-pool';
 import { workersMetricsPage } from '../../live/workers/worker-metrics';
 import { StatsBook } from './stats-book';
+import { engineLimits } from '../../ipvs/engine-limits';
 
 export interface DirectorDaemonOptions {
   rules: string;
@@ -68,6 +69,8 @@ export interface DirectorDaemonOptions {
    * that many workers sharing them by fanout (src/live/workers).
    */
   workers?: number;
+  /** Entries each connection table may hold (null / absent: the engine's default). */
+  maxConnections?: number | null;
 }
 
 export class DirectorDaemon {
@@ -115,7 +118,7 @@ export class DirectorDaemon {
     const attach = replay === null && (opts.openPort ?? null) !== null && director.links.length > 0;
     // A live director takes the MACs and MTUs the file leaves out from the interfaces themselves.
     if (attach) completeLinksFromKernel(director);
-    const mirror = EngineMirror.build(config, director);
+    const mirror = EngineMirror.build(config, director, engineLimits(opts.maxConnections ?? undefined));
     // A fed director's estimators run on the capture's clock (sampled by the feed); an idle one's
     // on the wall clock, every 2 s.
     const clock = opts.clock ?? (replay !== null ? engineEstimatorClock(mirror.engine) : () => performance.now());
