@@ -221,11 +221,11 @@ export class BpfAssembler {
 
 export interface FilterRule {
   af: 4 | 6;
-  /** 0: any protocol to/from the address. */
+  /** 0: every protocol to/from the address. */
   proto: 'tcp' | 'udp' | 'sctp' | 0;
   /** 4 or 16 bytes. */
   addr: Uint8Array | readonly number[];
-  /** 0: any port (for tcp/udp/sctp). */
+  /** 0: every port (for tcp/udp/sctp). */
   port: number;
   /** Which address and port of the packet must match: 'dst' for a virtual service, 'src' for replies from it. */
   side: 'dst' | 'src';

@@ -19,6 +19,7 @@ import { createScheduler } from '../sched/registry';
 import { DEST_AVAILABLE, DEST_OVERLOAD } from './dest-table';
 import type { Engine } from './engine';
 import { VirtualService } from './virtual-service';
+import { sameBytes } from '../wire/bytes';
 
 const PROTO_NUMBERS = { tcp: 6, udp: 17, sctp: 132 } as const;
 
@@ -168,11 +169,6 @@ function findTrashed(engine: Engine, svc: VirtualService, dc: DestConfig): numbe
   return -1;
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 /** The id of the dest addr:port currently in the service's list, or -1. */
 export function findDest(engine: Engine, svc: VirtualService, addr: IpAddress, port: number): number {

@@ -5,6 +5,7 @@
  */
 import type { DirectorConfig } from '../control/config';
 import { NextHop } from '../xmit/next-hop';
+import { sameBytes } from '../wire/bytes';
 
 interface Route {
   af: number;
@@ -197,8 +198,3 @@ function maskWords(words: Uint32Array, plen: number): Uint32Array {
   return out;
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}

@@ -59,10 +59,10 @@ interface KeyWord {
 /** A match on a packet field set: protocol, one address, optionally one port. */
 interface Match {
   af: 4 | 6;
-  /** 0: any of TCP, UDP, SCTP (the enclosing block already checked). */
+  /** 0: TCP, UDP or SCTP alike (the enclosing block already checked). */
   proto: number;
   words: number[];
-  /** 0: any port. */
+  /** 0: every port. */
   port: number;
   /** Where the key block jumps: its label. */
   key: string;

@@ -13,7 +13,7 @@
  */
 import type { Engine } from '../ipvs/engine';
 import { OutputBatch } from '../ipvs/frame-batch';
-import { RX_CSUM_PARTIAL, type Port, type PortStats, type RxBatch } from '../io/port';
+import { RX_CSUM_PARTIAL, type Port, type RxBatch } from '../io/port';
 import { arpMessageAt } from '../wire/arp';
 import { finishPartialChecksum } from '../wire/partial-checksum';
 import type { NeighbourResolver } from './neighbour-resolver';
@@ -83,9 +83,6 @@ export class LiveFeed {
     this.clock = null;
   }
 
-  portStats(): (PortStats | null)[] {
-    return this.ports.map((p) => p?.stats() ?? null);
-  }
 
   private tickClock(): void {
     const ms = Date.now();

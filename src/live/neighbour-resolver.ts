@@ -18,6 +18,7 @@ import type { NextHopAddress } from '../ipvs/router';
 import type { Port } from '../io/port';
 import { ARP_SHA, ARP_SPA, writeArpRequest } from '../wire/arp';
 import { readKernelNeighbours, type KernelNeighbour } from './kernel-neighbours';
+import { sameBytes } from '../wire/bytes';
 
 const PROBE_INTERVAL_MS = 1000;
 const MISSING_RETRY_MS = 1000;
@@ -178,8 +179,3 @@ export class NeighbourResolver {
   }
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}

@@ -37,6 +37,11 @@ export function bytesEqual(a: Uint8Array, aOff: number, b: Uint8Array, bOff: num
   return true;
 }
 
+/** True when a and b have the same length and bytes (whole addresses or MACs; not for the hot path's offsets). */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && bytesEqual(a, 0, b, 0, a.length);
+}
+
 /** Sets buf[off..off+n) to `value` (e.g. zeroing a checksum field or reserved bytes). */
 export function fillBytes(buf: Uint8Array, off: number, n: number, value: number): void {
   for (let i = 0; i < n; i++) buf[off + i] = value;
