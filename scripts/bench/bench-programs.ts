@@ -1,7 +1,8 @@
 /**
  * The programs the replay bench times, with their exact command lines, where their output goes and
  * what a correct output looks like. uvs runs DR and NAT with per-flow balancing; tcprewrite does the
- * nearest rewrite it can (it has no per-flow balancing); pcap-parser only reads (the pure-JS floor).
+ * nearest rewrite it can (it has no per-flow balancing); bare-loop is the plainest JavaScript doing the
+ * uvs rows' rewrite with nothing else (the ceiling for a JavaScript engine here); pcap-parser only reads.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -21,7 +22,7 @@ import type { OutputExpectation } from './pcap-check';
 export type Mode = 'DR' | 'NAT' | 'read';
 
 export interface Program {
-  name: 'uvs' | 'tcprewrite' | 'pcap-parser';
+  name: 'uvs' | 'tcprewrite' | 'bare-loop' | 'pcap-parser';
   mode: Mode;
   command: string;
   args: string[];
@@ -38,6 +39,7 @@ export interface Program {
 
 export const DEFAULT_UVS_JS = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'uvs.js');
 const PCAP_PARSER_JS = path.join(__dirname, 'pcap-parser-read.js');
+const BARE_LOOP_JS = path.join(__dirname, 'bare-loop.js');
 
 /** The bench's programs in the order each round runs them (peers next to the uvs run of the same mode). */
 export function benchPrograms(uvsJs: string, tcprewrite: string | null): Program[] {
@@ -45,6 +47,27 @@ export function benchPrograms(uvsJs: string, tcprewrite: string | null): Program
   const tcprewriteUnavailable = tcprewrite ? null : 'tcprewrite not installed';
   const out = (name: string): string => path.join(BENCH_DIR, name);
   const rs = REAL_SERVERS[0];
+  const balanced = (mode: 'DR' | 'NAT'): OutputExpectation => ({
+    srcMac: DIRECTOR_MAC,
+    destinations: REAL_SERVERS.map((r) => ({
+      label: r.ip,
+      mac: r.mac,
+      ip: mode === 'DR' ? VIP : r.ip,
+      port: mode === 'DR' ? VIP_PORT : NAT_RS_PORT,
+    })),
+    ttl: 63,
+  });
+  const bareLoop = (mode: 'DR' | 'NAT'): Program => ({
+    name: 'bare-loop',
+    mode,
+    command: process.execPath,
+    args: [BARE_LOOP_JS, mode.toLowerCase(), BENCH_PATHS.capture, out(`bare-loop-${mode.toLowerCase()}.pcap`)],
+    output: out(`bare-loop-${mode.toLowerCase()}.pcap`),
+    summary: null,
+    expect: balanced(mode),
+    unavailable: fs.existsSync(BARE_LOOP_JS) ? null : 'not built',
+    note: 'one loop, flow table, rr, incremental csums; no validation, states, timers or counters',
+  });
   const uvs = (mode: 'DR' | 'NAT'): Program => {
     const tag = mode.toLowerCase();
     return {
@@ -66,16 +89,7 @@ export function benchPrograms(uvsJs: string, tcprewrite: string | null): Program
       ],
       output: out(`out-${tag}.pcap`),
       summary: out(`summary-${tag}.json`),
-      expect: {
-        srcMac: DIRECTOR_MAC,
-        destinations: REAL_SERVERS.map((r) => ({
-          label: r.ip,
-          mac: r.mac,
-          ip: mode === 'DR' ? VIP : r.ip,
-          port: mode === 'DR' ? VIP_PORT : NAT_RS_PORT,
-        })),
-        ttl: 63,
-      },
+      expect: balanced(mode),
       unavailable: uvsUnavailable,
       note:
         mode === 'DR'
@@ -96,6 +110,7 @@ export function benchPrograms(uvsJs: string, tcprewrite: string | null): Program
       unavailable: tcprewriteUnavailable,
       note: 'all frames to 1 RS (no per-flow balancing); MACs only',
     },
+    bareLoop('DR'),
     uvs('NAT'),
     {
       name: 'tcprewrite',
@@ -121,6 +136,7 @@ export function benchPrograms(uvsJs: string, tcprewrite: string | null): Program
       unavailable: tcprewriteUnavailable,
       note: 'all to 1 RS (no balancing); full csum recompute; MACs kept',
     },
+    bareLoop('NAT'),
     {
       name: 'pcap-parser',
       mode: 'read',
