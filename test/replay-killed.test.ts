@@ -2,7 +2,8 @@
  * Issue 7, "replay killed midway leaves no corrupt output (write, then rename)": a replay is sent
  * SIGKILL while it is writing; the output path must still hold exactly what it held before (an
  * earlier result, or nothing), never part of a capture. The frames written so far live only under
- * the temporary name (OUT.tmp-PID), which a kill leaves behind and which is never mistaken for OUT.
+ * the temporary name (OUT.tmp-PID), which a kill leaves behind and which is never mistaken for OUT;
+ * the next run that completes OUT removes it.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -94,5 +95,22 @@ describe('a replay killed midway (issue 7)', function () {
     // Every input frame is forwarded in NAT with the same length: the output is as long as the input.
     assert.equal(fs.statSync(out).size, inputBytes);
     assert.equal(fs.readdirSync(dir).filter((f) => f.startsWith('whole.pcap.tmp-')).length, 0);
+  });
+
+  it('the next run that completes OUT removes what killed runs left', async () => {
+    const out = path.join(dir, 'again.pcap');
+    const { tempPath } = await replayKilledMidway(dir, input, out);
+    assert.ok(fs.existsSync(tempPath));
+    // A leftover of a process that is still alive (this one) is another run at work: kept.
+    const live = `${out}.tmp-${process.pid}`;
+    fs.writeFileSync(live, 'in use');
+    const child = spawn(process.execPath, [UVS, 'replay', input, '-o', out, '--rules', path.join(dir, 'nat.rules'), '--director', path.join(dir, 'bench.director')], {
+      stdio: 'ignore',
+    });
+    assert.equal(await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c))), 0);
+    assert.equal(fs.statSync(out).size, inputBytes);
+    assert.equal(fs.existsSync(tempPath), false);
+    assert.equal(fs.readFileSync(live, 'utf8'), 'in use');
+    fs.unlinkSync(live);
   });
 });

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { BackgroundWriter } from './background-writer';
+import { removeStaleTempFiles } from './stale-temp-files';
 
 /** Default output buffer: one write system call per 4 MiB of capture. */
 export const DEFAULT_OUTPUT_BUFFER_SIZE = 4 * 1024 * 1024;
@@ -99,7 +100,7 @@ export class CaptureFileOutput {
     this.pos = 0;
   }
 
-  /** Flushes, closes and renames the temporary file to the final path. */
+  /** Flushes, closes and renames the temporary file to the final path (and clears killed runs' leftovers). */
   close(): void {
     if (this.fd < 0) return;
     try {
@@ -115,6 +116,7 @@ export class CaptureFileOutput {
     fs.closeSync(this.fd);
     this.fd = -1;
     fs.renameSync(this.tempPath, this.path);
+    removeStaleTempFiles(this.path);
   }
 
   /** Drops everything: closes and removes the temporary file. The final path is left untouched. */
