@@ -505,6 +505,11 @@ export class ConnTable {
     }
   }
 
+  /** Slots used so far: every live entry lies below it (a walk over the table need go no further). */
+  get highWater(): number {
+    return this.fresh;
+  }
+
   /** Visits every live entry (slow path: listings, tests). */
   forEach(fn: (slot: number) => void): void {
     for (let i = 0; i < this.fresh; i++) if (this.isLive(i)) fn(i);

@@ -131,6 +131,18 @@ export class LocalAddressPool {
     return false;
   }
 
+  /**
+   * Records `slot` as the user of laddr:port for `proto` without moving the cursor (a connection
+   * restored from a snapshot keeps the pair it had). False when the pair is taken or out of range.
+   */
+  reserve(laddr: number, proto: number, port: number, slot: number): boolean {
+    if (laddr < 0 || laddr >= this.owners.length || port < LPORT_MIN || port > LPORT_MAX) return false;
+    const owners = this.owners[laddr][protoIndex(proto)];
+    if (owners[port] !== 0) return false;
+    owners[port] = slot + 1;
+    return true;
+  }
+
   release(laddr: number, proto: number, port: number): void {
     this.owners[laddr][protoIndex(proto)][port] = 0;
   }

@@ -12,7 +12,10 @@
  * so it keeps answering ARP for its addresses and routing what uvs does not balance.
  *
  * The table is rewritten in one `nft -f` transaction on every configuration change (never half
- * applied) and deleted when the director stops. One director per network namespace owns it.
+ * applied) and deleted when the director stops, unless the director saved connections that may
+ * still carry data for its next start (docs/director-restart.md): then it stays until that start
+ * replaces it, also in one transaction. After a crash it stays too. One director per network
+ * namespace owns it.
  */
 import { execFileSync } from 'node:child_process';
 import { ForwardMethod, type DirectorConfig, type IpAddress, type RulesConfig } from '../control/config';
@@ -109,6 +112,11 @@ export class KernelGuard {
     if (this.links.length === 0) return;
     this.nft(guardScript(this.links, guardMatches(rules, director), this.table));
     this.installed = true;
+  }
+
+  /** True while this guard's table is installed. */
+  get active(): boolean {
+    return this.installed;
   }
 
   /** Deletes the table. Never throws (called while stopping). */

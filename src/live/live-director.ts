@@ -3,6 +3,11 @@
  * ports opened on the director file's links (each by its `io` kind), the kernel guard installed,
  * neighbours resolved, then the loop started; on stop the loop first, then the guard removed and
  * the ports closed. A failure while starting undoes what was done and names what went wrong.
+ *
+ * A stop before a restart may keep the guard (stop(true)): connections saved for the next start
+ * must not meet the kernel meanwhile (an RST from a local VIP or local address, a NAT reply
+ * forwarded with the real server's source, which the client answers with an RST). The next start
+ * replaces the table in one transaction, so there is no moment without it.
  */
 import type { DirectorConfig, LinkConfig, RulesConfig } from '../control/config';
 import type { Logger } from '../control/daemon/logger';
@@ -11,7 +16,7 @@ import type { Port, PortStats } from '../io/port';
 import { directorFilter } from '../io/bpf';
 import type { PacketPort } from '../io/packet-port';
 import { directorFilterRules } from './director-filter';
-import { KernelGuard, type NftRunner } from './kernel-guard';
+import { GUARD_TABLE, KernelGuard, type NftRunner } from './kernel-guard';
 import { KernelRoutes } from './kernel-routes';
 import { LiveFeed, type LiveFeedStats } from './live-feed';
 import { NeighbourResolver } from './neighbour-resolver';
@@ -101,10 +106,17 @@ export class LiveDirector {
     };
   }
 
-  stop(): void {
+  /** Stops the loop and gives everything back; keepGuard leaves the kernel guard for the next start. */
+  stop(keepGuard = false): void {
     this.feed.stop();
     this.resolver.stop();
-    this.guard.remove();
+    if (!keepGuard) {
+      this.guard.remove();
+    } else if (this.guard.active) {
+      this.logger.log('info', 'kernel guard left in place for the next start (it replaces it)', {
+        table: GUARD_TABLE, remove: `nft delete table netdev ${GUARD_TABLE}`,
+      });
+    }
     this.routes?.remove();
     for (const p of this.ports) p.close();
   }

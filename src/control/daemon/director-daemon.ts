@@ -12,6 +12,11 @@
  * a capture through the engine (replay-feed.ts), and then the rate estimators follow the
  * capture's clock instead of the wall clock (estimator-clock.ts). --workers N (2 or more) leaves
  * the links to N worker processes (src/live/workers/worker-pool.ts) and keeps the control plane here.
+ *
+ * Connections across a restart (conn-snapshot-file.ts): a director forwarding in this process
+ * writes its connection table next to the state file at a clean stop and leaves the kernel guard
+ * in place when any of them may still carry data; the next start restores them right after the
+ * configuration, before any frame is read, and deletes the file. Not with --workers yet.
  */
 import * as fs from 'node:fs';
 import type { RulesConfig } from '../config';
@@ -37,6 +42,7 @@ import type { NftRunner } from '../../live/kernel-guard';
 import { WorkerPool } from '../../live/workers/worker-pool';
 import { workersMetricsPage } from '../../live/workers/worker-metrics';
 import { StatsBook } from './stats-book';
+import { connSnapshotPath, saveConnSnapshot, takeConnSnapshot } from './conn-snapshot-file';
 import { engineLimits } from '../../ipvs/engine-limits';
 
 export interface DirectorDaemonOptions {
@@ -139,6 +145,9 @@ export class DirectorDaemon {
     // Attached once the socket is ours; until then a change has no live part.
     let live: LiveDirector | null = null;
     const pooled = attach && (opts.workers ?? 1) >= 2;
+    // Before any frame is read (a UDP datagram would otherwise make a second entry for its flow).
+    takeConnSnapshot(mirror.engine, connSnapshotPath(opts.state), log, attach && !pooled,
+      pooled ? 'not with --workers yet' : 'this director reads no packets (--replay, --control-only or no links)');
     // Made before the control plane takes changes: the workers replay every change after this point.
     const pool = pooled ? WorkerPool.create({
       workers: opts.workers as number, directorFile: opts.director, director, config, engine: mirror.engine, logger: log, nft: opts.nft,
@@ -242,7 +251,8 @@ export class DirectorDaemon {
     if (this.timer !== null) clearInterval(this.timer);
     await this.feed?.stop();
     const live = this.live?.stats() ?? null;
-    this.live?.stop();
+    const keepGuard = this.saveConnections();
+    this.live?.stop(keepGuard);
     await this.pool?.stop();
     const workers = this.pool?.sums.links() ?? null;
     await this.metrics?.close();
@@ -255,6 +265,31 @@ export class DirectorDaemon {
     this.opts.logger.log('info', 'director stopped', {
       reason, socket: this.opts.socket, state: this.opts.state, ...(live !== null ? { live } : {}), ...(workers !== null ? { workers } : {}),
     });
+  }
+
+  /**
+   * Writes the connection snapshot of a director forwarding in this process (its loop stopped
+   * first, so the table no longer moves). Returns true when the kernel guard should stay until
+   * the next start: some saved connection may still carry data.
+   */
+  private saveConnections(): boolean {
+    const log = this.opts.logger;
+    const file = connSnapshotPath(this.opts.state);
+    if (this.pool !== null) {
+      log.log('info', 'connections not saved: not with --workers yet (a restart loses them)', { file });
+      return false;
+    }
+    if (this.live === null) return false;
+    this.live.feed.stop();
+    try {
+      const started = performance.now();
+      const w = saveConnSnapshot(this.mirror.engine, file);
+      log.log('info', 'connections saved for the next start', { file, ...w, ms: Math.round(performance.now() - started) });
+      return w.live > 0;
+    } catch (e) {
+      log.log('error', 'cannot save the connections: a restart loses them', { file, error: (e as Error).message });
+      return false;
+    }
   }
 }
 
