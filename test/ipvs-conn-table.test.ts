@@ -74,6 +74,18 @@ describe('ConnTable', () => {
     }
   });
 
+  it('holds a maximum below its smallest allocation exactly (a limit of 3 refuses the 4th)', () => {
+    const t = new ConnTable(1, 3, 3);
+    const addr = new Uint8Array(4);
+    for (let i = 0; i < 3; i++) {
+      addr.set(v4(10, 0, 0, i + 1));
+      assert.ok(t.create(17, pair(addr, vip), 0, 1000, addr.length, 53, i, 53, 0, 1000) >= 0);
+    }
+    addr.set(v4(10, 0, 0, 9));
+    assert.equal(t.create(17, pair(addr, vip), 0, 1000, addr.length, 53, 0, 53, 0, 1000), -1);
+    assert.equal(t.count, 3);
+  });
+
   it('expires entries exactly when the clock reaches their time, and re-arming moves them', () => {
     const t = new ConnTable(1, 16);
     const r = new Recorder();

@@ -323,6 +323,8 @@ export class ConnTable {
   create(proto: number, buf: Uint8Array, caddrOff: number, cport: number, vaddrOff: number, vport: number,
     destId: number, dport: number, flags: number, expires: number): number {
     let slot: number;
+    // The limit counts live entries (the table itself never holds fewer than 16 slots).
+    if (this.count >= this.maxCapacity) return -1;
     if (this.freeHead >= 0) {
       slot = this.freeHead;
       this.freeHead = this.i32[this.p(slot) + F_HNEXT];
