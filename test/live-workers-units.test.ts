@@ -1,9 +1,11 @@
 /**
  * The pieces of `uvs director --workers N` that need no lab: the fanout group arrangement the
  * master follows (FanoutMembers), the counter sums it sets its engine's counters to
- * (CounterSums), the local port stride of FULLNAT workers (LocalAddressPool), and a pool whose
- * worker cannot start (stand-in workers: the start fails with the worker's error, the workers
- * already running are stopped, killed when they do not stop, and the kernel guard is removed).
+ * (CounterSums), the local port stride of FULLNAT workers (LocalAddressPool), the packed
+ * connection entries of the workers' reports, --max-connections shared out among the workers, and
+ * a pool whose worker cannot start (stand-in workers: the start fails with the worker's error, the
+ * workers already running are stopped, killed when they do not stop, and the kernel guard is
+ * removed; each worker's init carries its share of the connection limit).
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
@@ -18,8 +20,13 @@ import type { VirtualService } from '../src/ipvs/virtual-service';
 import { ST_CONNS, ST_FIELDS, ST_INPKTS } from '../src/ipvs/stats';
 import { CounterSums } from '../src/live/workers/counter-sums';
 import { FanoutMembers } from '../src/live/workers/fanout-members';
-import { WorkerPool, WorkerPoolError } from '../src/live/workers/worker-pool';
-import type { WorkerReport } from '../src/live/workers/worker-protocol';
+import { packConnections, unpackConnections } from '../src/live/workers/worker-counters';
+import { WorkerPool, WorkerPoolError, workerConnectionLimit } from '../src/live/workers/worker-pool';
+import { PACKED_CONNECTION_WORDS, type WorkerInit, type WorkerReport } from '../src/live/workers/worker-protocol';
+import { DirectorUsageError, parseDirectorArgs } from '../src/control/daemon/director-command';
+import { buildListingSnapshot } from '../src/control/engine-snapshot';
+import { OutputBatch } from '../src/ipvs/frame-batch';
+import { ipv4, ipv6, tcp, TCP_SYN, udp } from './fixtures/engine/frames';
 
 const RULES = '-A -t 10.0.0.100:80 -s rr\n-a -t 10.0.0.100:80 -r 10.0.0.11:80 -m -w 1\n-a -t 10.0.0.100:80 -r 10.0.0.12:80 -m -w 1\n';
 const DIRECTOR = 'link eth0 mac 02:00:00:00:00:01\naddr 10.0.0.1/24 dev eth0\n';
@@ -42,7 +49,7 @@ function report(destStats: number[], active: number[], framesIn: number, rx: num
     },
     feed: { batches: 1, framesIn, framesOut: framesIn, outputDropped: 0, checksumsFinished: 1, batchErrors: 0 },
     links: [{ name: 'eth0', io: 'packet', stats: { rxFrames: rx, rxDropped: 0, txFrames: rx, txDropped: 0 } }],
-    connections: [],
+    connections: new Uint32Array(0),
   };
 }
 
@@ -98,6 +105,30 @@ describe('live: multi-worker pieces', () => {
     assert.equal(engine.destStats.values.length >= 2 * ST_FIELDS, true);
   });
 
+  it('CounterSums lists each live worker\'s entries from its last report that had them; an ended worker\'s go', () => {
+    const config = loadRules(RULES, 'rules', { schedulers: directorSchedulers() });
+    const mirror = EngineMirror.build(config, loadDirector(DIRECTOR, 'director'));
+    const sums = new CounterSums(mirror.engine, 2);
+    const entry = (cport: number): Uint32Array => {
+      const w = new Uint32Array(PACKED_CONNECTION_WORDS);
+      w.set([6, 1, (1 << 8) | (1 << 16), cport, 80, 80, 60, 0xc6336407], 0); // TCP ESTABLISHED 198.51.100.7:cport
+      w[11] = 0x0a000064; // 10.0.0.100
+      w[15] = 0x0a00000b; // 10.0.0.11
+      return w;
+    };
+    const withConns = (r: WorkerReport, conns: Uint32Array | null): WorkerReport => ({ ...r, connections: conns });
+    sums.report(0, withConns(report([0, 0, 0, 0, 0], [1], 1, 1), entry(1000)));
+    sums.report(1, withConns(report([0, 0, 0, 0, 0], [1], 1, 1), entry(2000)));
+    sums.report(0, withConns(report([0, 0, 0, 0, 0], [1], 2, 2), null));
+    const listed = sums.connections();
+    assert.deepEqual(listed.map((c) => `${c.client.addr.text}:${c.client.port} ${c.virtual.addr.text}:${c.virtual.port} ${c.dest.addr.text}:${c.dest.port} ${c.state} ${c.expiresIn}`),
+      ['198.51.100.7:1000 10.0.0.100:80 10.0.0.11:80 ESTABLISHED 60', '198.51.100.7:2000 10.0.0.100:80 10.0.0.11:80 ESTABLISHED 60']);
+    sums.retire(0);
+    assert.deepEqual(sums.connections().map((c) => c.client.port), [2000]);
+    sums.report(0, withConns(report([0, 0, 0, 0, 0], [0], 0, 0), null));
+    assert.deepEqual(sums.connections().map((c) => c.client.port), [2000], 'a restarted worker lists nothing until it sends entries');
+  });
+
   it('LocalAddressPool: a stride gives only p % N == k, wrapping inside its ports; the default is every port in order', () => {
     const addr = loadRules('-A -t 10.0.0.100:80 -s rr\n-P -t 10.0.0.100:80 -z 10.0.0.50\n', 'r').services[0].laddrs[0];
     const svc = { laddrs: [0], laddrCursor: 0 } as unknown as VirtualService;
@@ -119,6 +150,67 @@ describe('live: multi-worker pieces', () => {
     while (two.allocate(svc, 17, n)) n++;
     assert.equal(n, 32256); // odd ports 1025 .. 65535
     assert.throws(() => two.setPortStride(2, 2), /offset 2/);
+  });
+
+  it('packed connection entries: unpacked, they are what the listing shows (IPv4, IPv6, templates), at most `cap`', () => {
+    const rules = [
+      '-A -t 10.0.0.100:80 -s rr -p 300',
+      '-a -t 10.0.0.100:80 -r 10.0.0.11:8080 -m -w 1',
+      '-A -u [2001:db8::100]:53 -s rr',
+      '-a -u [2001:db8::100]:53 -r [fd00::11]:53 -g -w 1',
+    ].join('\n') + '\n';
+    const director = [
+      'link eth0 mac 02:00:00:00:00:01',
+      'addr 10.0.0.1/24 dev eth0',
+      'addr fd00::1/64 dev eth0',
+      'neigh 10.0.0.11 lladdr 02:00:00:00:01:11 dev eth0',
+      'neigh fd00::11 lladdr 02:00:00:00:06:11 dev eth0',
+      'route default via 10.0.0.254 dev eth0',
+      'neigh 10.0.0.254 lladdr 02:00:00:00:00:fe dev eth0',
+    ].join('\n') + '\n';
+    const config = loadRules(rules, 'rules', { schedulers: directorSchedulers() });
+    const mirror = EngineMirror.build(config, loadDirector(director, 'director'));
+    const engine = mirror.engine;
+    const out = new OutputBatch(1 << 16, 16);
+    const frames = [
+      ipv4({ src: '198.51.100.7', dst: '10.0.0.100', l4: tcp({ sport: 40001, dport: 80, flags: TCP_SYN }) }),
+      ipv4({ src: '198.51.100.8', dst: '10.0.0.100', l4: tcp({ sport: 40002, dport: 80, flags: TCP_SYN }) }),
+      ipv6({ src: '2001:db8:c::7', dst: '2001:db8::100', l4: udp({ sport: 5353, dport: 53, payload: 4 }) }),
+    ];
+    frames.forEach((f, i) => {
+      out.reset();
+      assert.ok(engine.processFrame(f, 0, f.length, 1_700_000_000_000 + i * 1500, out, i), `frame ${i} forwarded`);
+    });
+    const listed = buildListingSnapshot({
+      config, engine, serviceOf: (sc) => mirror.serviceOf(sc), destOf: (sc, d) => mirror.destOf(sc, d),
+    }).connections;
+    assert.equal(listed.length, 5, 'two connections and their two templates, one IPv6 entry');
+    assert.deepEqual(new Set(listed.map((c) => c.state)), new Set(['SYN_RECV', 'NONE', 'UDP']));
+    const packed = packConnections(engine, 100);
+    assert.equal(packed.length, 5 * PACKED_CONNECTION_WORDS);
+    assert.deepEqual(unpackConnections(packed), listed);
+    // Truncated at cap; a scratch array large enough is filled, and the report gets a copy.
+    const scratch = new Uint32Array(3 * PACKED_CONNECTION_WORDS);
+    const three = packConnections(engine, 3, scratch);
+    assert.notEqual(three.buffer, scratch.buffer);
+    assert.deepEqual(unpackConnections(three), listed.slice(0, 3));
+    assert.deepEqual(unpackConnections(new Uint32Array(0)), []);
+  });
+
+  it('--max-connections N with --workers W: the director takes it, and each worker gets ceil(N / W)', () => {
+    const args = parseDirectorArgs(['--rules', 'r', '--director', 'd', '--workers', '2', '--max-connections', '20000'], {});
+    assert.equal(args.workers, 2);
+    assert.equal(args.maxConnections, 20000);
+    assert.throws(() => parseDirectorArgs(['--rules', 'r', '--director', 'd', '--workers', '2', '--max-connections', '0'], {}),
+      (e: unknown) => e instanceof DirectorUsageError && /--max-connections: '0' is not a whole number/.test(e.message));
+    assert.deepEqual([[20000, 2], [20001, 2], [7, 3], [1, 4], [64, 64], [65, 64]].map(([n, w]) => workerConnectionLimit(n, w)),
+      [10000, 10001, 3, 1, 1, 2]);
+    for (let n = 1; n <= 300; n++) {
+      for (const w of [2, 3, 5, 64]) {
+        const share = workerConnectionLimit(n, w);
+        assert.ok(share * w >= n && (share - 1) * w < n, `N ${n}, W ${w}: ${share} each`);
+      }
+    }
   });
 
   describe('WorkerPool with stand-in workers', function () {
@@ -155,6 +247,30 @@ describe('live: multi-worker pieces', () => {
       assert.deepEqual(pool.pids(), [0, 0, 0]);
     });
 
+    for (const [limit, share] of [[20000, 6667], [null, null]] as const) {
+      it(`every worker's init carries its share of --max-connections ${limit ?? '(none)'}: ${share ?? 'the default'}`, async () => {
+        const record = fs.mkdtempSync(path.join(dir, 'init-'));
+        process.env.RECORD_DIR = record;
+        process.env.RECORD_FAIL_INDEX = '2';
+        const config = loadRules(RULES, 'rules', { schedulers: directorSchedulers() });
+        const director = loadDirector(DIRECTOR, 'director');
+        const pool = WorkerPool.create({
+          workers: 3, directorFile: '/nonexistent', director, config, engine: EngineMirror.build(config, director).engine,
+          logger: quiet, nft: () => undefined, stopTimeoutMs: 2000, maxConnections: limit,
+          entry: path.join(__dirname, 'support', 'init-record-worker.js'),
+        });
+        assert.equal(pool.workerLimit(), share);
+        // The last worker fails on purpose once it has recorded its init: no link is needed.
+        await assert.rejects(pool.start(), /stand-in worker: recorded/);
+        for (const k of [0, 1, 2]) {
+          const init = JSON.parse(fs.readFileSync(path.join(record, `${k}.json`), 'utf8')) as Omit<WorkerInit, 'program'>;
+          assert.equal(init.index, k);
+          assert.equal(init.workers, 3);
+          assert.equal(init.maxConnections, share);
+        }
+      });
+    }
+
     it('refuses what a pool cannot run', () => {
       const config = loadRules(RULES, 'rules', { schedulers: directorSchedulers() });
       const tun = loadDirector('link tun0 io tun\naddr 10.0.0.1/24 dev tun0\n', 'director');
@@ -162,6 +278,11 @@ describe('live: multi-worker pieces', () => {
       assert.throws(() => WorkerPool.create({ workers: 2, directorFile: 'd', director: tun, config, engine, logger: quiet }),
         /--workers needs AF_PACKET links \(io packet\): tun0 is io tun/);
       assert.throws(() => WorkerPool.create({ workers: 1, directorFile: 'd', director: tun, config, engine, logger: quiet }), /2 to 64 workers/);
+      const eth = loadDirector(DIRECTOR, 'director');
+      for (const bad of [0, 2.5, -1]) {
+        assert.throws(() => WorkerPool.create({ workers: 2, directorFile: 'd', director: eth, config, engine, logger: quiet, maxConnections: bad }),
+          /--max-connections .*: a pool needs a whole number of at least 1/);
+      }
     });
   });
 });

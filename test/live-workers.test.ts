@@ -5,7 +5,9 @@
  * link counters); the master's `uvsadm -L -n --stats` adds up to what was sent; -L -c lists the
  * workers' entries; a weight change reaches both workers; FULLNAT replies come back to the worker
  * whose local ports they use; a worker killed with SIGKILL is replaced while requests still
- * succeed; SIGTERM stops everything and leaves no process; a start-up failure leaves nothing.
+ * succeed; SIGTERM stops everything and leaves no process; a start-up failure leaves nothing;
+ * `--max-connections 4` gives each worker 2 entries of its own (a full worker refuses new clients
+ * while the other still takes its own).
  */
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -186,8 +188,9 @@ describe('uvs director --workers 2: a NAT lab', function () {
     assert.equal(sample(page, 'uvs_connections_created_total'), 200);
     assert.equal(sample(page, 'uvs_frames_dropped_total', '{reason="not-connection-start"}'), 0);
     assert.equal(sample(page, 'uvs_frames_dropped_total', '{reason="unknown-reply"}'), 0);
-    const conns = connectionLines(socket);
-    assert.equal(conns.length, 200, 'the entries of both workers');
+    // The workers copy their entries into every fourth report (about every 2 s).
+    let conns: string[] = [];
+    await until(() => (conns = connectionLines(socket)).length === 200, 5000, `-L -c: ${conns.length} entries, not the 200 of both workers`);
     assert.ok(conns.every((l) => l.includes(`${CLIENT}:`) && l.includes(vip)));
   });
 
@@ -277,6 +280,45 @@ describe('uvs director --workers 2: a NAT lab', function () {
     assert.doesNotMatch(d.stderr, /worker started/);
     assert.doesNotMatch(nsRun(lab.namespaces.director, 'nft', 'list', 'tables'), /uvs_guard/);
     assert.equal(fs.existsSync(path.join(work, 'bad.sock')), false);
+  });
+
+  it('--max-connections 4 with two workers: each holds 2; a full worker refuses a new client while the other takes its own', async () => {
+    const [rs1, rs2] = lab.realServers;
+    const udpRules = path.join(work, 'udp-rules');
+    const text = [
+      `-A -u ${lab.vip}:9000 -s rr`,
+      `-a -u ${lab.vip}:9000 -r ${rs1.address}:9000 -m -w 1`,
+      `-a -u ${lab.vip}:9000 -r ${rs2.address}:9000 -m -w 1`,
+    ].join('\n') + '\n';
+    fs.writeFileSync(udpRules, text);
+    // Client ports the fanout program gives to worker 0 (three) and to worker 1 (two): each datagram a new connection.
+    const program = fanoutProgram(loadRules(text, 'rules', { schedulers: directorSchedulers() }), { workers: 2 });
+    const ports: number[][] = [[], []];
+    for (let p = 20000; ports[0].length < 3 || ports[1].length < 2; p++) {
+      const slot = runClassicBpf(program, ipPacket({ src: CLIENT, dst: lab.vip, proto: 17, sport: p, dport: 9000 }));
+      if (ports[slot].length < 3 - slot) ports[slot].push(p);
+    }
+    const limited = path.join(work, 'limited.sock');
+    const limitedListen = '127.0.0.1:9923';
+    const d = startDirector(lab.namespaces.director, [
+      '--rules', udpRules, '--director', path.join(lab.dir, 'director'), '--socket', limited, '--state', path.join(work, 'limited.state'),
+      '--metrics', limitedListen, '--workers', '2', '--max-connections', '4',
+    ]);
+    try {
+      await d.waitFor(/"msg":"director started"/, 30_000);
+      const answered = (port: number): boolean =>
+        client<{ failures: string[] }>(lab.clientNamespace, 'udp-many', lab.vip, '9000', '1', String(port)).failures.length === 0;
+      assert.deepEqual(ports[0].map(answered), [true, true, false], `worker 0's clients (ports ${ports[0].join(', ')}): the third finds its table full`);
+      assert.deepEqual(ports[1].map(answered), [true, true], `worker 1's clients (ports ${ports[1].join(', ')}) still get its two entries`);
+      await until(() => {
+        const page = metrics(lab.namespaces.director, limitedListen);
+        return sample(page, 'uvs_connections_live') === 4 && sample(page, 'uvs_frames_dropped_total', '{reason="connection-table-full"}') === 1;
+      }, 5000, 'four live entries and one connection-table-full drop');
+      d.proc.kill('SIGTERM');
+      assert.equal(await d.exited, 0);
+    } finally {
+      await killAll(d, []);
+    }
   });
 });
 

@@ -32,7 +32,9 @@ export const DIRECTOR_USAGE =
   '  --control-only serves uvsadm without packet I/O; --replay feeds a capture instead of links.\n' +
   '  --workers N (default 1): N worker processes share the links by fanout (packet links only);\n' +
   '  this process keeps the control plane. --max-connections N bounds each connection table\n' +
-  '  (IPv4, IPv6): beyond it new connections are refused and counted as connection-table-full.\n';
+  '  (IPv4, IPv6): beyond it new connections are refused and counted as connection-table-full.\n' +
+  '  N is the whole director\'s: with --workers W each worker holds at most ceil(N / W) (its own\n' +
+  '  clients\' share, by the fanout hash).\n';
 
 /** --replay and its companions: a capture run through the director's engine. */
 export interface ReplayArgs {
@@ -56,7 +58,10 @@ export interface DirectorArgs {
   controlOnly: boolean;
   /** --workers: forwarding processes (1: this one). */
   workers: number;
-  /** --max-connections: entries each connection table may hold, or null for the engine's default. */
+  /**
+   * --max-connections: entries each connection table may hold, or null for the engine's default;
+   * with --workers W, the whole director's (each worker holds ceil(N / W)).
+   */
   maxConnections: number | null;
 }
 
@@ -123,10 +128,8 @@ export function parseDirectorArgs(argv: readonly string[], env: NodeJS.ProcessEn
   if (workers > 1 && (got.replay !== undefined || flags.has('--control-only'))) {
     throw new DirectorUsageError(`--workers ${workers} forwards on links: not with ${got.replay !== undefined ? '--replay' : '--control-only'}`);
   }
+  // With --workers, each worker gets its share (src/live/workers/worker-pool.ts).
   const maxConnections = got.maxConnections === undefined ? null : parseMaxConnections(got.maxConnections);
-  if (maxConnections !== null && workers > 1) {
-    throw new DirectorUsageError('--max-connections does not work with --workers yet (each worker would need the limit)');
-  }
   return {
     rules: got.rules,
     director: got.director,

@@ -7,11 +7,13 @@
  * Counters never go back: when a worker ends, its last report is kept (retired) and added to
  * every later sum, and the link counters of worker k stay monotonic across its restarts. What
  * a worker counted after its last report (at most REPORT_INTERVAL_MS) is lost with it. Gauges
- * (connection counts per dest, live entries) are the live workers' only.
+ * (connection counts per dest, live entries) are the live workers' only. Connection entries (for
+ * -L -c) come with every CONNECTIONS_EVERY_REPORTS-th report; the last copy stands in between.
  */
 import type { ListingConnection } from '../../control/listing-model';
 import type { Engine } from '../../ipvs/engine';
 import type { PortStats } from '../../io/port';
+import { unpackConnections } from './worker-counters';
 import type { EngineCounters, WorkerReport } from './worker-protocol';
 
 export interface WorkerLinkSample {
@@ -37,10 +39,13 @@ const PORT_FIELDS = ['rxFrames', 'rxDropped', 'txFrames', 'txDropped'] as const;
 
 export class CounterSums {
   private readonly latest: (WorkerReport | null)[];
+  /** Each live worker's connection entries, from its last report that carried them (packed). */
+  private readonly conns: Uint32Array[];
   private readonly retired: Retired;
 
   constructor(private readonly engine: Engine, readonly workers: number) {
     this.latest = new Array<WorkerReport | null>(workers).fill(null);
+    this.conns = Array.from({ length: workers }, () => new Uint32Array(0));
     this.retired = {
       destStats: new Float64Array(0),
       drops: new Float64Array(engine.drops.length),
@@ -56,6 +61,7 @@ export class CounterSums {
   /** Worker k's latest report: the master's engine counters become the sums. */
   report(k: number, r: WorkerReport): void {
     this.latest[k] = r;
+    if (r.connections !== null) this.conns[k] = r.connections;
     this.writeEngine();
   }
 
@@ -63,6 +69,7 @@ export class CounterSums {
   retire(k: number): void {
     const r = this.latest[k];
     this.latest[k] = null;
+    this.conns[k] = new Uint32Array(0);
     if (r !== null) {
       const t = this.retired;
       const e = r.engine;
@@ -123,9 +130,9 @@ export class CounterSums {
     return out;
   }
 
-  /** The live workers' reported connection entries (each at most REPORTED_CONNECTIONS, as of its last report). */
+  /** The live workers' reported connection entries (each at most REPORTED_CONNECTIONS, as of its last report with them). */
   connections(): ListingConnection[] {
-    return this.live().flatMap((r) => r.connections);
+    return this.conns.flatMap((packed, k) => (this.latest[k] !== null ? unpackConnections(packed) : []));
   }
 
   private live(): WorkerReport[] {

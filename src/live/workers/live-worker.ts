@@ -3,8 +3,10 @@
  * master built its own (the master's start-up configuration, then every change in order, so dest
  * ids and service indexes are the master's), and the live loop on every link through a socket of
  * the link's fanout group. Worker k of N allocates FULLNAT local ports p with p % N == k, which
- * is what the fanout program expects of it. The master holds the kernel guard; the worker attaches
- * its socket filters and resolves its neighbours itself (every ARP frame reaches it, arp-tap.ts).
+ * is what the fanout program expects of it. Its connection tables are bounded by its share of
+ * the director's --max-connections (init.maxConnections). The master holds the kernel guard; the
+ * worker attaches its socket filters and resolves its neighbours itself (every ARP frame reaches
+ * it, arp-tap.ts).
  */
 import { randomInt } from 'node:crypto';
 import type { DirectorConfig, LinkConfig, RulesConfig } from '../../control/config';
@@ -14,17 +16,24 @@ import { loadDirectorFile } from '../../control/director-file';
 import { loadRules } from '../../control/rules-file';
 import { applyCommand, cloneRules, type ApplyOptions, type ConfigCommand } from '../../control/rules-model';
 import { PacketPort } from '../../io/packet-port';
+import { engineLimits } from '../../ipvs/engine-limits';
 import { LPORT_MAX, LPORT_MIN } from '../../ipvs/laddr-pool';
 import type { Port } from '../../io/port';
 import { completeLinksFromKernel } from '../link-info';
 import { LiveDirector } from '../live-director';
 import { ArpTap } from './arp-tap';
 import { fanoutOptions } from './fanout-group';
-import { engineCounters, someConnections } from './worker-counters';
-import { REPORTED_CONNECTIONS, type WorkerInit, type WorkerReport } from './worker-protocol';
+import { engineCounters, packConnections } from './worker-counters';
+import {
+  CONNECTIONS_EVERY_REPORTS, PACKED_CONNECTION_WORDS, REPORTED_CONNECTIONS, type WorkerInit, type WorkerReport,
+} from './worker-protocol';
 import { DIRECTOR_RING } from '../open-port';
 
 export class LiveWorker {
+  /** Where each report's connection entries are packed (the report carries a copy of the used part). */
+  private readonly packed = new Uint32Array(REPORTED_CONNECTIONS * PACKED_CONNECTION_WORDS);
+  private reports = 0;
+
   private constructor(
     readonly index: number,
     private readonly config: RulesConfig,
@@ -41,7 +50,8 @@ export class LiveWorker {
     const director = loadDirectorFile(init.directorFile);
     completeLinksFromKernel(director);
     const config = loadRules(init.rulesText, 'the master\'s configuration', apply);
-    const mirror = EngineMirror.build(config, director);
+    // Its share of the director's --max-connections: it holds only its own clients' connections.
+    const mirror = EngineMirror.build(config, director, engineLimits(init.maxConnections ?? undefined));
     for (const cmds of init.changes) applyAll(config, mirror, cmds, apply);
     // A random start: a restarted worker must not reuse the ports its previous life left in TIME_WAIT.
     mirror.engine.laddrs.setPortStride(init.workers, init.index, randomInt(LPORT_MIN, LPORT_MAX + 1));
@@ -83,14 +93,16 @@ export class LiveWorker {
     return this.live.resolver.missing().length === 0;
   }
 
+  /** The counters; every CONNECTIONS_EVERY_REPORTS reports (the first included), the connection entries too. */
   report(): WorkerReport {
     const s = this.live.stats();
+    const withConnections = this.reports++ % CONNECTIONS_EVERY_REPORTS === 0;
     return {
       type: 'report',
       engine: engineCounters(this.mirror.engine),
       feed: s.feed,
       links: s.ports,
-      connections: someConnections(this.mirror.engine, REPORTED_CONNECTIONS),
+      connections: withConnections ? packConnections(this.mirror.engine, REPORTED_CONNECTIONS, this.packed) : null,
     };
   }
 

@@ -13,6 +13,12 @@
  *   (the fanout program, the guard; throwing refuses the change); applied() sends the commands
  *   DirectorControl applied to every worker, which applies them the same way.
  * - Counters: each worker's reports go to CounterSums, which sets the master's engine counters.
+ * - --max-connections N is the whole director's: worker k bounds its own tables to ceil(N / W)
+ *   (workerConnectionLimit). The fanout program gives each worker a disjoint set of clients, so
+ *   its tables hold only its own connections and the director holds at most W * ceil(N / W)
+ *   entries per table (N rounded up to a multiple of W). A worker whose share is full refuses
+ *   new connections (connection-table-full) even if another worker still has room: the hash,
+ *   not the load, decides where a client goes, as it does for every other resource.
  * - A worker that ends is logged and restarted after restartDelayMs (one restart at a time); the
  *   others go on. Meanwhile the fanout program lends its slot to a live worker.
  * - stop(): every worker is asked to stop and waited for (stopTimeoutMs), then killed; the guard is
@@ -27,6 +33,7 @@ import { cloneRules, type ConfigCommand } from '../../control/rules-model';
 import type { Engine } from '../../ipvs/engine';
 import { fanoutProgram, MAX_FANOUT_WORKERS } from '../fanout-program';
 import { KernelGuard, type NftRunner } from '../kernel-guard';
+import { retainedReplySources } from '../retained-replies';
 import { CounterSums } from './counter-sums';
 import { FanoutMembers } from './fanout-members';
 import { installFanoutProgram } from './fanout-group';
@@ -43,6 +50,8 @@ export interface WorkerPoolOptions {
   config: RulesConfig;
   /** The master's engine: its counters become the workers' sums. */
   engine: Engine;
+  /** --max-connections: entries the whole director's tables may hold (each worker gets its share), or null / absent for the engine's default. */
+  maxConnections?: number | null;
   logger: Logger;
   nft?: NftRunner;
   restartDelayMs?: number;
@@ -61,6 +70,11 @@ interface Slot {
   exited: Promise<void>;
   restarts: number;
   timer: NodeJS.Timeout | null;
+}
+
+/** Worker k's share of the director's connection limit N: ceil(N / W), so W shares cover N. */
+export function workerConnectionLimit(maxConnections: number, workers: number): number {
+  return Math.ceil(maxConnections / workers);
 }
 
 export class WorkerPool {
@@ -105,6 +119,10 @@ export class WorkerPool {
       throw new WorkerPoolError(`--workers needs AF_PACKET links (io packet): ${shared.map((l) => `${l.name} is io ${l.io}`).join(', ')}`);
     }
     if (opts.director.links.length > 64) throw new WorkerPoolError('--workers takes at most 64 links');
+    const max = opts.maxConnections ?? null;
+    if (max !== null && !(Number.isInteger(max) && max >= 1)) {
+      throw new WorkerPoolError(`--max-connections ${max}: a pool needs a whole number of at least 1`);
+    }
     // A configuration the program cannot express is a start-up error.
     fanoutProgram(opts.config, { workers: opts.workers });
     return new WorkerPool(opts);
@@ -113,7 +131,7 @@ export class WorkerPool {
   /** Installs the guard and starts every worker (throws WorkerPoolError or the guard's error; nothing is left running). */
   async start(): Promise<void> {
     try {
-      this.guard.apply(this.current, this.opts.director);
+      this.guard.apply(this.current, this.opts.director, retainedReplySources(this.opts.engine));
       for (let k = 0; k < this.opts.workers; k++) await this.spawn(k);
       const program = fanoutProgram(this.current, { workers: this.opts.workers, positions: this.members.positions() });
       installFanoutProgram(this.opts.director.links, this.groupBase, program);
@@ -126,6 +144,12 @@ export class WorkerPool {
       pids: this.pids(),
       fanoutGroups: this.opts.director.links.map((l, i) => ({ link: l.name, group: this.groupBase + i })),
     });
+  }
+
+  /** The connection limit each worker's tables get (its share of --max-connections), or null for the default. */
+  workerLimit(): number | null {
+    const max = this.opts.maxConnections ?? null;
+    return max === null ? null : workerConnectionLimit(max, this.opts.workers);
   }
 
   /** Worker pids by number (0 for a worker not running). */
@@ -144,12 +168,14 @@ export class WorkerPool {
    */
   prepare(next: RulesConfig): void {
     const program = fanoutProgram(next, { workers: this.opts.workers, positions: this.members.positions() });
-    this.guard.apply(next, this.opts.director);
+    // Taken before the change reaches the engine: a NAT real server deleted now is still in it.
+    const retained = retainedReplySources(this.opts.engine);
+    this.guard.apply(next, this.opts.director, retained);
     try {
       installFanoutProgram(this.opts.director.links, this.groupBase, program);
     } catch (e) {
       try {
-        this.guard.apply(this.current, this.opts.director);
+        this.guard.apply(this.current, this.opts.director, retained);
       } catch {
         // the error below is the one to report
       }
@@ -213,6 +239,7 @@ export class WorkerPool {
       groupBase: this.groupBase,
       // The table as it is: a worker joins without traffic, and gets its slot once it is ready.
       program: fanoutProgram(this.current, { workers: this.opts.workers, positions: this.members.positions() }),
+      maxConnections: this.workerLimit(),
     };
     const child = fork(entry, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
     slot.proc = child;
