@@ -10,6 +10,9 @@ import { parseIp, formatMac } from '../src/control/ip-address';
 import { parseIpNeighJson } from '../src/live/kernel-neighbours';
 import { NeighbourResolver } from '../src/live/neighbour-resolver';
 import { guardMatches, guardScript } from '../src/live/kernel-guard';
+import { directorFilterRules } from '../src/live/director-filter';
+import { retainedReplySources } from '../src/live/retained-replies';
+import { deleteDest } from '../src/ipvs/engine-control';
 import { loadRules } from '../src/control/rules-file';
 import { loadDirector } from '../src/control/director-file';
 import { schedulerNames } from '../src/sched/registry';
@@ -177,6 +180,29 @@ describe('live: kernel guard rules', () => {
     assert.match(script, /chain ingress0 \{\n    type filter hook ingress device "eth0" priority -500; policy accept;\n    ip daddr 192.0.2.10 tcp dport 80 counter drop\n  \}/);
     assert.match(script, /device "eth1"/);
     assert.ok(script.startsWith('table netdev uvs_guard {}\ndelete table netdev uvs_guard\n'));
+  });
+
+  it('keeps taking the replies of a deleted NAT real server (its connections live on), and only those', () => {
+    const text = [
+      '-A -t 192.0.2.10:80 -s rr', '-a -t 192.0.2.10:80 -r 10.0.0.11:8080 -m', '-a -t 192.0.2.10:80 -r 10.0.0.12:8080 -m',
+      '-A -u 192.0.2.10:53 -s rr', '-a -u 192.0.2.10:53 -r 10.0.0.13:53 -g',
+    ].join('\n') + '\n';
+    const director = loadDirector('link eth0 mac 02:00:00:00:00:01\naddr 10.0.0.1/24 dev eth0\n', 'director');
+    const { engine } = buildEngine(loadRules(text, 'rules', { schedulers: schedulerNames() }), director);
+    const svc = engine.services.services[0];
+    const rs1 = svc.list.find((d) => engine.destNames[d] === '10.0.0.11:8080');
+    assert.ok(rs1 !== undefined);
+    deleteDest(engine, svc, rs1);
+    const after = loadRules(text.replace('-a -t 192.0.2.10:80 -r 10.0.0.11:8080 -m\n', ''), 'rules', { schedulers: schedulerNames() });
+    const retained = retainedReplySources(engine);
+    // Every NAT server the engine has had; the DR one (no replies through the director) is not there.
+    assert.deepEqual(retained.map((r) => `${r.protocol} ${r.addr.text}:${r.port}`).sort(), ['tcp 10.0.0.11:8080', 'tcp 10.0.0.12:8080']);
+    assert.ok(!guardMatches(after, director).includes('ip saddr 10.0.0.11 tcp sport 8080'));
+    assert.ok(guardMatches(after, director, retained).includes('ip saddr 10.0.0.11 tcp sport 8080'));
+    const src = (rules: ReturnType<typeof directorFilterRules>): string[] =>
+      (rules ?? []).filter((r) => r.side === 'src').map((r) => `${r.proto} ${[...r.addr].join('.')}:${r.port}`);
+    assert.deepEqual(src(directorFilterRules(after, director)), ['tcp 10.0.0.12:8080']);
+    assert.deepEqual(src(directorFilterRules(after, director, retained)), ['tcp 10.0.0.12:8080', 'tcp 10.0.0.11:8080']);
   });
 
   it('builds an engine from a mac-less director file for the live director', () => {

@@ -7,13 +7,14 @@
  */
 import { ForwardMethod, type DirectorConfig, type RulesConfig } from '../control/config';
 import type { FilterRule } from '../io/bpf';
+import type { RetainedReplySource } from './retained-replies';
 
 /**
  * The filter's rules for this configuration, or null when a filter cannot express it: firewall-
  * mark services match what the director file's `mark` lines select, so with marks the sockets take
  * every frame.
  */
-export function directorFilterRules(rules: RulesConfig, director: DirectorConfig): FilterRule[] | null {
+export function directorFilterRules(rules: RulesConfig, director: DirectorConfig, retained: readonly RetainedReplySource[] = []): FilterRule[] | null {
   if ((director.marks ?? []).length > 0 || rules.services.some((s) => s.key.kind === 'fwmark')) return null;
   const out: FilterRule[] = [];
   const seen = new Set<string>();
@@ -34,5 +35,7 @@ export function directorFilterRules(rules: RulesConfig, director: DirectorConfig
     }
     for (const la of svc.laddrs) add({ af: la.af, proto: protocol, addr: la.bytes, port: 0, side: 'dst' });
   }
+  // Deleted NAT/FULLNAT real servers: their connections' replies still belong to uvs (retained-replies.ts).
+  for (const r of retained) add({ af: r.addr.af, proto: r.protocol ?? 0, addr: r.addr.bytes, port: r.protocol === null ? 0 : r.port, side: 'src' });
   return out;
 }

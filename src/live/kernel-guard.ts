@@ -19,6 +19,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { ForwardMethod, type DirectorConfig, type IpAddress, type RulesConfig } from '../control/config';
+import type { RetainedReplySource } from './retained-replies';
 
 export const GUARD_TABLE = 'uvs_guard';
 
@@ -37,7 +38,7 @@ function portRange([lo, hi]: [number, number]): string {
 }
 
 /** The match expressions (one per rule) that select balanced frames. */
-export function guardMatches(rules: RulesConfig, director: DirectorConfig): string[] {
+export function guardMatches(rules: RulesConfig, director: DirectorConfig, retained: readonly RetainedReplySource[] = []): string[] {
   const out = new Set<string>();
   for (const svc of rules.services) {
     if (svc.key.kind === 'addr') {
@@ -55,6 +56,12 @@ export function guardMatches(rules: RulesConfig, director: DirectorConfig): stri
       }
     }
     for (const la of svc.laddrs) out.add(`${family(la)} daddr ${la.text} meta l4proto { tcp, udp, sctp }`);
+  }
+  // Deleted NAT/FULLNAT real servers: their connections' replies still belong to uvs (retained-replies.ts).
+  for (const r of retained) {
+    for (const p of r.protocol === null ? ['tcp', 'udp', 'sctp'] : [r.protocol]) {
+      out.add(r.port === 0 ? `${family(r.addr)} saddr ${r.addr.text} meta l4proto ${p}` : `${family(r.addr)} saddr ${r.addr.text} ${p} sport ${r.port}`);
+    }
   }
   for (const m of director.marks ?? []) {
     const af = m.src?.addr.af ?? m.dst?.addr.af ?? 4;
@@ -108,9 +115,9 @@ export class KernelGuard {
   ) {}
 
   /** Installs or replaces the rules for this configuration (one transaction). */
-  apply(rules: RulesConfig, director: DirectorConfig): void {
+  apply(rules: RulesConfig, director: DirectorConfig, retained: readonly RetainedReplySource[] = []): void {
     if (this.links.length === 0) return;
-    this.nft(guardScript(this.links, guardMatches(rules, director), this.table));
+    this.nft(guardScript(this.links, guardMatches(rules, director, retained), this.table));
     this.installed = true;
   }
 

@@ -18,6 +18,7 @@ import type { PacketPort } from '../io/packet-port';
 import { directorFilterRules } from './director-filter';
 import { GUARD_TABLE, KernelGuard, type NftRunner } from './kernel-guard';
 import { KernelRoutes } from './kernel-routes';
+import { retainedReplySources, type RetainedReplySource } from './retained-replies';
 import { LiveFeed, type LiveFeedStats } from './live-feed';
 import { NeighbourResolver } from './neighbour-resolver';
 
@@ -51,6 +52,7 @@ export class LiveDirector {
     private readonly logger: Logger,
     /** TUN mode's routes and rules in the host kernel (null without an `io tun` link). */
     private readonly routes: KernelRoutes | null,
+    private readonly engine: Engine,
   ) {}
 
   static start(opts: LiveDirectorOptions): LiveDirector {
@@ -78,7 +80,7 @@ export class LiveDirector {
         links: ports.map((p) => ({ name: p.name, io: p.kind })),
         guarded,
       });
-      return new LiveDirector(ports, guard, resolver, feed, opts.director, opts.logger, routes);
+      return new LiveDirector(ports, guard, resolver, feed, opts.director, opts.logger, routes, opts.engine);
     } catch (e) {
       routes?.remove();
       guard?.remove();
@@ -89,9 +91,11 @@ export class LiveDirector {
 
   /** Before a configuration change is applied: the guard follows it (throws to refuse the change). */
   prepare(next: RulesConfig): void {
+    // Taken before the change reaches the engine: a NAT real server deleted now is still in it.
+    const retained = retainedReplySources(this.engine);
     this.routes?.apply(next);
-    this.guard.apply(next, this.director);
-    attachFilters(this.ports, next, this.director, this.logger);
+    this.guard.apply(next, this.director, retained);
+    attachFilters(this.ports, next, this.director, this.logger, retained);
   }
 
   /** After a change: new real servers and gateways get their neighbours. */
@@ -127,8 +131,8 @@ export class LiveDirector {
  * the kernel refuses it (too many rules for net.core.optmem_max) the port takes every frame, and
  * the engine still drops what is not for it.
  */
-function attachFilters(ports: readonly Port[], rules: RulesConfig, director: DirectorConfig, logger: Logger): void {
-  const filterRules = directorFilterRules(rules, director);
+function attachFilters(ports: readonly Port[], rules: RulesConfig, director: DirectorConfig, logger: Logger, retained: readonly RetainedReplySource[] = []): void {
+  const filterRules = directorFilterRules(rules, director, retained);
   const program = filterRules === null ? null : directorFilter(filterRules, { arp: true, neighbourDiscovery: true, icmp: true });
   for (const p of ports) {
     if (p.kind !== 'packet') continue;

@@ -151,6 +151,7 @@ export class DirectorDaemon {
     // Made before the control plane takes changes: the workers replay every change after this point.
     const pool = pooled ? WorkerPool.create({
       workers: opts.workers as number, directorFile: opts.director, director, config, engine: mirror.engine, logger: log, nft: opts.nft,
+      maxConnections: opts.maxConnections ?? null,
     }) : null;
     const control = new DirectorControl({
       config,
