@@ -6,10 +6,11 @@
  * user refused by the socket, and admitted through --group.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PERMISSION_DENIED, notRunningMessage } from '../src/control/daemon/control-client';
-import { Director, assertReply, readSession, removeTempDirs, tempDir, uvsadm } from './control-daemon-harness';
+import { Director, UVSADM, assertReply, readSession, removeTempDirs, tempDir, uvsadm } from './control-daemon-harness';
 
 describe('uvsadm against a running director', function () {
   this.timeout(120000);
@@ -49,6 +50,21 @@ describe('uvsadm against a running director', function () {
     });
     assert.deepEqual(r, { stdout: '', stderr: 'line 4: Service not defined\n', exitCode: 255 });
     assert.equal(uvsadm(['-S', '-n'], { socket: director.socket }).stdout, before);
+  });
+
+  it('stops quietly when its reader closes the pipe early (uvsadm -S -n | head -c 100)', () => {
+    // Enough services that the listing is far larger than a pipe's buffer.
+    const rules = Array.from({ length: 3000 }, (_, i) => `-A -t 10.8.${i >> 8}.${i & 255}:80 -s rr`).join('\n') + '\n';
+    assert.equal(uvsadm(['-R'], { socket: director.socket, input: rules }).exitCode, 0);
+    try {
+      const r = spawnSync('bash', ['-c', `"${process.execPath}" "${UVSADM}" -S -n | head -c 100 >/dev/null; echo "\${PIPESTATUS[0]}"`], {
+        env: { ...process.env, UVS_SOCKET: director.socket }, encoding: 'utf8',
+      });
+      assert.equal(r.stderr, '', 'no stack trace');
+      assert.equal(r.stdout.trim(), '0');
+    } finally {
+      uvsadm(['-C'], { socket: director.socket });
+    }
   });
 
   it('says the director is not running, in ipvsadm\'s shape, with exit status 2', () => {

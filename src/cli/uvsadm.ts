@@ -20,6 +20,15 @@ function isRestore(argv: string[]): boolean {
   }
 }
 
+// A reader that stops early (`uvsadm -L -n -c | head`) closes the pipe: stop quietly, as ipvsadm
+// does when SIGPIPE ends it, instead of dying on the write error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit();
+    throw e;
+  });
+}
+
 async function main(argv: string[]): Promise<number> {
   const stdin = isRestore(argv) ? fs.readFileSync(0, 'utf8') : undefined;
   const r = await sendRequest(socketPath(null), stdin === undefined ? { argv } : { argv, stdin });

@@ -33,6 +33,11 @@ export interface SnapshotSource {
   serviceCounters?(svc: VirtualService): SnapshotCounters;
   destCounters?(d: number): SnapshotCounters;
   daemons?: ListingSyncDaemon[];
+  /**
+   * False: leave `connections` empty. Only `-L -c` prints them, and listing every entry of a table
+   * of millions costs that many objects (default true).
+   */
+  withConnections?: boolean;
 }
 
 const FIELDS = ['conns', 'inpkts', 'outpkts', 'inbytes', 'outbytes'] as const;
@@ -86,7 +91,7 @@ export function buildListingSnapshot(src: SnapshotSource): ListingSnapshot {
   return {
     connTableSize: DEFAULT_CONN_TABLE_SIZE,
     services,
-    connections: [...connections(engine, engine.conns4), ...connections(engine, engine.conns6)],
+    connections: src.withConnections === false ? [] : [...connections(engine, engine.conns4), ...connections(engine, engine.conns6)],
     timeouts: {
       tcp: engine.timeouts.tcpSeconds,
       tcpFin: engine.timeouts.tcpFinSeconds,

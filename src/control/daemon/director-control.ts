@@ -137,10 +137,11 @@ export class DirectorControl {
     }
   }
 
-  /** The listing snapshot of the running director. */
-  snapshot(): ListingSnapshot {
+  /** The listing snapshot of the running director; its connections only when asked (-L -c). */
+  snapshot(withConnections = true): ListingSnapshot {
     const { mirror, stats } = this.opts;
     const snapshot = buildListingSnapshot({
+      withConnections,
       config: this.config,
       engine: mirror.engine,
       serviceOf: (sc) => mirror.serviceOf(sc),
@@ -148,13 +149,13 @@ export class DirectorControl {
       serviceCounters: (svc) => stats.service(svc),
       destCounters: (d) => stats.dest(d),
     });
-    if (this.opts.connections !== undefined) snapshot.connections = this.opts.connections();
+    if (withConnections && this.opts.connections !== undefined) snapshot.connections = this.opts.connections();
     return snapshot;
   }
 
   private list(cmd: ListCommand): ControlReply {
     const names = cmd.numeric || this.opts.names === undefined ? NUMERIC_NAMES : this.opts.names();
-    return formatList(this.snapshot(), cmd, { names });
+    return formatList(this.snapshot(cmd.target === 'connections'), cmd, { names });
   }
 
   private zero(key: ServiceKey | null): ControlReply {
