@@ -31,6 +31,7 @@ import sys
 
 from scapy.all import (ARP, Dot1Q, Ether, ICMP, ICMPv6EchoRequest, IP, IPv6, IPv6ExtHdrDestOpt,  # noqa: E402
                        IPv6ExtHdrHopByHop, PadN, Raw, TCP, UDP)
+from scapy.layers.inet import fragment as scapy_fragment  # noqa: E402
 
 # The hashing schedulers (sh, mh) are not worked out by hand: their decisions come from the independent
 # reference of the kernel's sh/dh/mh in scripts/sched_reference.py (written from the specification, shares
@@ -364,6 +365,39 @@ def insert_toa(frame, client, cport):
     return frame[:14] + bytes(b)
 
 
+def ipv4_fragments(frame, mtu):
+    """
+    The frames an IPv4 output frame with DF clear becomes on a link of `mtu` bytes (docs/forwarding.md,
+    "Fragmentation on output"): itself when it fits; else the pieces the kernel's ip_do_fragment cuts, each with the
+    frame's Ethernet header and the packet's IP header (same ID, TOS, TTL, protocol, addresses), (mtu - 20) & ~7 data
+    bytes but the last, which takes what is left, MF on all but the last, the offset in 8-byte units, its own total
+    length and header checksum. Made by scapy's fragment() and checked here on bytes against those rules. Only for
+    packets without IP options that are not fragments themselves (scripts/make_goldens_fragout.py covers both).
+    """
+    b = frame[14:]
+    if len(b) <= mtu:
+        return [frame]
+    ihl = (b[0] & 15) * 4
+    assert ihl == 20 and b[0] >> 4 == 4, 'ipv4_fragments: an IPv4 packet without options'
+    assert struct.unpack('!H', b[6:8])[0] == 0, 'ipv4_fragments: DF, MF and offset clear'
+    assert struct.unpack('!H', b[2:4])[0] == len(b), 'ipv4_fragments: no padding'
+    piece = (mtu - ihl) & ~7
+    frags = [bytes(f) for f in scapy_fragment(Ether(frame), fragsize=mtu - ihl)]
+    data = b''
+    for i, f in enumerate(frags):
+        p, last = f[14:], i == len(frags) - 1
+        assert f[:14] == frame[:14], 'fragment: Ethernet header'
+        assert len(p) <= mtu and struct.unpack('!H', p[2:4])[0] == len(p), 'fragment: total length'
+        assert ones_sum(p[:ihl]) == 0xffff, 'fragment: header checksum'
+        assert p[:2] == b[:2] and p[4:6] == b[4:6] and p[8:10] == b[8:10] and p[12:20] == b[12:20]
+        assert struct.unpack('!H', p[6:8])[0] == (0 if last else 0x2000) | (len(data) // 8), 'fragment: MF, offset'
+        chunk = p[ihl:]
+        assert len(chunk) == piece or (last and 0 < len(chunk) <= mtu - ihl), 'fragment: data length'
+        data += chunk
+    assert data == b[ihl:], 'fragments do not put back together into the packet'
+    return frags
+
+
 # ----------------------------------------------------------------------------------------------------------
 # Scenario bookkeeping and files
 
@@ -390,6 +424,8 @@ class Scenario:
         self.per_rs = {endpoint_key(a, p): 0 for a, p in real_servers}
         self.last_ts = -1
         self.answers = 0
+        self.fragmented_packets = 0  # inputs sent as several IPv4 fragments (see Scenario.fragmented)
+        self.extra = 0               # the fragments beyond the first of those
         self.icmp_id = 0  # the director's IPv4 ID counter for its own ICMP errors (1, 2, 3, ...)
 
     def icmp(self, frame, kind, src, next_hop_mac, **kw):
@@ -429,6 +465,17 @@ class Scenario:
         if new_conn:
             self.per_rs[endpoint_key(*new_conn)] += 1
 
+    def fragmented(self, t, frame, outs, new_conn=None):
+        """One input whose expected outputs are `outs`, its fragments first to last (ipv4_fragments), all at its time."""
+        self.frame(t, frame, out=outs[0], new_conn=new_conn)
+        ts = self.outputs[-1][0]
+        for f in outs[1:]:
+            check_ip_packet(f[14:], f'{self.name} t={t} (fragment)')
+            self.outputs.append((ts, f))
+        if len(outs) > 1:
+            self.fragmented_packets += 1
+            self.extra += len(outs) - 1
+
     def write(self):
         d = os.path.join(PCAPS, self.name)
         os.makedirs(d, exist_ok=True)
@@ -444,7 +491,11 @@ class Scenario:
             'connections': sum(self.per_rs.values()),
             'perRealServer': {k: {'connections': n} for k, n in self.per_rs.items()},
         }
-        assert summary['in'] + self.answers == summary['out'] + sum(self.dropped.values())
+        if self.fragmented_packets:  # only where there are any, so the other scenarios' files stay as they were
+            summary['fragmentedPackets'] = self.fragmented_packets
+            summary['fragmentsExtra'] = self.extra
+        # Every fragment is a frame out: in + ICMP answers + fragments beyond the first = out + dropped.
+        assert summary['in'] + self.answers + self.extra == summary['out'] + sum(self.dropped.values())
         with open(os.path.join(d, 'expected.json'), 'w') as f:
             f.write(json.dumps(summary, indent=2) + '\n')
 
@@ -695,13 +746,15 @@ def tun_udp():
 TUN (IPIP) for UDP with DF clear: the outer IP ID comes from a per-real-server counter that gives 1 to the first
 DF-clear packet sent to that server, then 2, 3, ... 10.0.1.22 gets outer IDs 1, 2, (a DF-set datagram: ID 0,
 counter untouched), 3, 4; 10.0.0.21 gets 1, 2, 3. A CE-marked datagram (TOS 0x03) gets outer TOS 0x02. A
-datagram with zero UDP checksum is carried unchanged inside. A 1481-byte DF-clear datagram would make a
-1501-byte outer packet: dropped (too-big), since fragmentation is not done yet.
+datagram with zero UDP checksum is carried unchanged inside. A 1481-byte DF-clear datagram makes a 1501-byte
+outer packet, longer than the link MTU (1500): with DF clear (copied from the inner header) it is cut as the kernel
+cuts any IPv4 packet (docs/forwarding.md, "Fragmentation on output"): two fragments of the outer packet, 1480 + 1
+data bytes, the outer header (ID 5 from 10.0.1.22's counter) on both, MF on the first, the inner header in the first.
 """
     s = Scenario('tun-udp', rules, TUN_DIRECTOR, readme, [('10.0.0.21', 53), ('10.0.1.22', 53)])
     A, B = '10.0.0.21', '10.0.1.22'
     # rr: flow 1 -> 10.0.1.22 (head), flow 2 -> 10.0.0.21, flow 3 -> wraps to 10.0.1.22.
-    # Outer ID counters by hand: B: 1, 2, (DF: 0), 3, 4 ; A: 1, 2, 3.
+    # Outer ID counters by hand: B: 1, 2, (DF: 0), 3, 4, 5 ; A: 1, 2, 3.
     f1 = ('198.51.100.1', 5001)
     f2 = ('203.0.113.2', 5002)
     f3 = ('198.51.100.3', 5003)
@@ -725,11 +778,13 @@ datagram with zero UDP checksum is carried unchanged inside. A 1481-byte DF-clea
     s.frame(0.007, f, out=tun(f, A, MAC[A], '10.0.0.1', 3))
     f = q(f3, 8, 0x0301)
     s.frame(0.008, f, out=tun(f, B, GW2_MAC, '10.0.0.1', 4), new_conn=(B, 53))
-    # 20 + 8 + 1453 = 1481 bytes, DF clear: outer would be 1501 > 1500 -> too-big (no fragmentation yet)
+    # 20 + 8 + 1453 = 1481 bytes, DF clear: outer 1501 > 1500 -> fragmented, 1480 + 1 data bytes, outer ID 5
     query = dns_query(9)
     big = udp_frame(f3[0], f3[1], VIP, 53, query + b'\0' * (1453 - len(query)), ipid=0x0302)
     assert len(big) == 14 + 1481
-    s.frame(0.009, big, drop='too-big')
+    outs = ipv4_fragments(tun(big, B, GW2_MAC, '10.0.0.1', 5), 1500)
+    assert [len(o) - 14 - 20 for o in outs] == [1480, 1]
+    s.fragmented(0.009, big, outs)
     return s
 
 

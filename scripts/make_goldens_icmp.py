@@ -381,9 +381,12 @@ the director's counter; the quote is the packet, cut at 548 bytes (IPv4) or 1232
 
 - TUN (VIP:80 -> .21): a 1480-byte DF segment fits the tunnel (outer 1500); 1481 bytes gets Fragmentation Needed
   with MTU 1480, quoting the segment with TTL - 1 (IPVS decrements before its MTU check); the same size without DF
-  is dropped without an answer (the kernel would fragment it); TTL 1 gets Time Exceeded (quoted as it came).
+  is not answered but sent as fragments, as the kernel does (docs/forwarding.md, "Fragmentation on output"): the
+  1501-byte outer packet as 1480 + 1 data bytes, outer ID 1 from .21's counter in both; TTL 1 gets Time Exceeded
+  (quoted as it came).
 - DR (VIP:9000 -> 10.0.1.31 on eth1, MTU 1400): 1450 bytes with DF gets Fragmentation Needed with MTU 1400 (from the
-  VIP, on eth0); without DF, dropped silently; the first datagram of a new flow arriving with TTL 1 still makes its
+  VIP, on eth0); without DF, no answer: it is sent to .31 as two fragments of 1376 + 54 data bytes (same ID 0x2203,
+  TTL - 1 in both, MF on the first); the first datagram of a new flow arriving with TTL 1 still makes its
   connection (IPVS schedules before it transmits) and gets Time Exceeded; a TTL-1 datagram sent to a multicast MAC
   gets none.
 - NAT (VIP:8080 -> .12:80): the server's SYN-ACK arriving with TTL 1 is dropped by the director's forwarding before
@@ -415,8 +418,10 @@ the director's counter; the quote is the packet, cut at 548 bytes (IPv4) or 1232
     assert len(f) == 14 + 1481
     s.frame(0.004, f, drop='too-big', answer=s.icmp(f, 'frag', VIP, GW_MAC, mtu=1480, quote_ttl_decremented=True))
     k1.df = False
-    f = k1.c('PA', big[:1441])
-    s.frame(0.005, f, drop='too-big')
+    f = k1.c('PA', big[:1441])                # DF clear: the outer packet (1501 bytes, ID 1) leaves as fragments
+    outs = mg.ipv4_fragments(tun(f, TUN_RS, MAC[TUN_RS], '10.0.0.1', 1), 1500)
+    assert [len(o) - 14 - 20 for o in outs] == [1480, 1]
+    s.fragmented(0.005, f, outs)
     k1.df = True
     f = k1.c('PA', b'late\n', ttl=1)
     s.frame(0.006, f, drop='ttl-exceeded', answer=s.icmp(f, 'ttl', VIP, GW_MAC))
@@ -431,8 +436,10 @@ the director's counter; the quote is the packet, cut at 548 bytes (IPv4) or 1232
     f = udp_frame(u1[0], u1[1], VIP, 9000, big[:1450 - 28], ipid=0x2202, df=True)
     assert len(f) == 14 + 1450
     s.frame(0.011, f, drop='too-big', answer=s.icmp(f, 'frag', VIP, GW_MAC, mtu=1400, quote_ttl_decremented=True))
-    f = udp_frame(u1[0], u1[1], VIP, 9000, big[:1450 - 28], ipid=0x2203)
-    s.frame(0.012, f, drop='too-big')
+    f = udp_frame(u1[0], u1[1], VIP, 9000, big[:1450 - 28], ipid=0x2203)   # DF clear: fragments on eth1
+    outs = mg.ipv4_fragments(dr1(f), 1400)
+    assert [len(o) - 14 - 20 for o in outs] == [1376, 54]
+    s.fragmented(0.012, f, outs)
     f = udp_frame('198.51.100.3', 5003, VIP, 9000, big[:64], ipid=0x2301, ttl=1)
     s.frame(0.013, f, drop='ttl-exceeded', new_conn=(DR_RS, 9000), answer=s.icmp(f, 'ttl', VIP, GW_MAC))
     f = bytes(Ether(dst='01:00:5e:00:00:01', src=GW_MAC) /

@@ -108,8 +108,12 @@ function toBigEndian(file: Buffer): Buffer {
   return out;
 }
 
+// A scenario with a `changes` file (pcaps/nodest-*) needs its uvsadm commands applied between
+// frames, which `uvs replay` does not do: test/ipvs-nodest.test.ts replays those.
 const SCENARIO_NAMES = fs.existsSync(PCAPS)
-  ? fs.readdirSync(PCAPS).filter((d) => fs.existsSync(path.join(PCAPS, d, 'in.pcap'))).sort()
+  ? fs.readdirSync(PCAPS)
+    .filter((d) => fs.existsSync(path.join(PCAPS, d, 'in.pcap')) && !fs.existsSync(path.join(PCAPS, d, 'changes')))
+    .sort()
   : [];
 
 function scenario(name: string): { input: string; rules: string; director: string; expected: string } {
@@ -315,6 +319,8 @@ describe('uvs replay (the CLI, spawned)', function () {
       dropped: Record<string, number>;
       connections: number;
       perRealServer: Record<string, { connections: number }>;
+      fragmentedPackets?: number;
+      fragmentsExtra?: number;
     }
 
     for (const name of SCENARIO_NAMES) {
@@ -331,6 +337,8 @@ describe('uvs replay (the CLI, spawned)', function () {
         assert.equal(got.out, want.out, 'out');
         assert.deepEqual(got.dropped, want.dropped, 'dropped');
         assert.equal(got.connections, want.connections, 'connections');
+        if (want.fragmentedPackets !== undefined) assert.equal(got.fragmentedPackets, want.fragmentedPackets, 'fragmentedPackets');
+        if (want.fragmentsExtra !== undefined) assert.equal(got.fragmentsExtra, want.fragmentsExtra, 'fragmentsExtra');
         for (const [rs, c] of Object.entries(want.perRealServer)) assert.equal(got.perRealServer[rs]?.connections, c.connections, rs);
         assert.match(r.stdout, new RegExp(`frames in ${want.in}, out ${want.out}\\b`));
         for (const [reason, n] of Object.entries(want.dropped)) {

@@ -89,6 +89,15 @@ describe('control/director-file', () => {
     assert.deepEqual([c.routes[0].prefix.text, c.routes[0].prefixLen, c.routes[0].via], ['0.0.0.0', 0, null]);
   });
 
+  it('takes sysctl lines, with or without the net.ipv4.vs. prefix; without any, the kernel defaults hold', () => {
+    assert.deepEqual(load(...LINKS).sysctls, {});
+    assert.deepEqual(load(...LINKS, 'sysctl expire_nodest_conn 1').sysctls, { expire_nodest_conn: 1 });
+    assert.deepEqual(load('sysctl net.ipv4.vs.drain_nodest_conn 1', ...LINKS).sysctls, { drain_nodest_conn: 1 });
+    // Both named, only one of them 1: no contradiction.
+    assert.deepEqual(load('sysctl expire_nodest_conn 0', 'sysctl drain_nodest_conn 1  # let them finish').sysctls,
+      { expire_nodest_conn: 0, drain_nodest_conn: 1 });
+  });
+
   describe('refuses, naming the line', () => {
     const cases: [string, string[], number, RegExp][] = [
       ['an unknown keyword', ['lnk eth0 mac 02:00:00:00:00:01'], 1, /unknown keyword "lnk"/],
@@ -121,6 +130,17 @@ describe('control/director-file', () => {
       ['a gateway of the other family', [...LINKS, 'route 10.0.0.0/8 via 2001:db8::1 dev eth1'], 3, /gateway 2001:db8::1 is IPv6 but 10\.0\.0\.0\/8 is IPv4/],
       ['a duplicate route', [...LINKS, 'route default via 10.0.0.1 dev eth1', 'route 0.0.0.0/0 via 10.0.0.2 dev eth0'], 4, /route 0\.0\.0\.0\/0 is already declared \(line 3\)/],
       ['a bad neighbour MAC', [...LINKS, 'neigh 10.0.0.2 lladdr ff:ff:ff:ff:ff:ff dev eth1'], 3, /multicast or broadcast/],
+      ['an unknown sysctl', [...LINKS, 'sysctl expire_quiescent_template 1'], 3,
+        /^unknown sysctl "expire_quiescent_template" \(uvs knows expire_nodest_conn, drain_nodest_conn; the net\.ipv4\.vs\. prefix is optional\)$/],
+      ['another subsystem\'s sysctl', ['sysctl net.ipv4.ip_forward 1'], 1, /unknown sysctl "net\.ipv4\.ip_forward"/],
+      ['a sysctl value out of range', ['sysctl expire_nodest_conn 2'], 1, /^bad value "2" for expire_nodest_conn \(0 or 1\)$/],
+      ['a sysctl value that is no number', ['sysctl drain_nodest_conn yes'], 1, /^bad value "yes" for drain_nodest_conn \(0 or 1\)$/],
+      ['a sysctl without a value', ['sysctl expire_nodest_conn'], 1, /missing words: expected "sysctl NAME VALUE"/],
+      ['a sysctl with extra words', ['sysctl expire_nodest_conn 1 now'], 1, /unexpected words: expected "sysctl NAME VALUE"/],
+      ['a sysctl set twice (prefix or not)', ['sysctl expire_nodest_conn 0', 'sysctl net.ipv4.vs.expire_nodest_conn 0'], 2,
+        /^sysctl expire_nodest_conn is already set \(line 1\)$/],
+      ['expire_nodest_conn and drain_nodest_conn both 1', [...LINKS, 'sysctl drain_nodest_conn 1', 'sysctl expire_nodest_conn 1'], 4,
+        /^expire_nodest_conn 1 and drain_nodest_conn 1 contradict each other .*set at most one of them$/],
     ];
     for (const [what, lines, line, reason] of cases) {
       it(what, () => {

@@ -10,10 +10,14 @@
  * bucket (bucket = hash_32(key, 10)) from after a rover, until min((count - max) * 4/3, max/2).
  */
 import assert from 'node:assert/strict';
+import { parseIp } from '../src/control/ip-address';
 import { createLblcScheduler, type LocalityLeastConnection } from '../src/sched/lblc';
 import type { LocalityCacheOptions } from '../src/sched/locality-cache';
+import { setSchedDestination, type SchedPacket } from '../src/sched/scheduler';
+import { foldAddress } from '../src/wire/fold';
 import { SchedFixture } from './sched-fixture';
 import { LocalityWorld, RefLblc } from './sched-locality-reference';
+import { dstMac, EngineHarness, frame, SYN } from './support/frames';
 
 const X = 0x0a000001; // 10.0.0.1
 const Y = 0x0a000002; // 10.0.0.2
@@ -32,6 +36,44 @@ function to(f: SchedFixture, key: number, now: number): string {
   f.pkt.now = now;
   return f.picks(1)[0];
 }
+
+/** lblc on an IPv6 service (the fixture's service with af 6). */
+function lblc6(): { f: SchedFixture; s: LocalityLeastConnection } {
+  let s: LocalityLeastConnection | undefined;
+  const f = new SchedFixture((svc) => (s = createLblcScheduler({ ...svc, af: 6 })));
+  if (s === undefined) throw new Error('factory not called');
+  f.pkt.dstAddr = new Uint32Array(4);
+  return { f, s };
+}
+
+/** An IPv6 destination as the engine hands it to a scheduler: its fold and its four words. */
+function dest6(text: string): { key: number; words: Uint32Array } {
+  const pkt: SchedPacket = { srcKey: 0, dstKey: 0, dstAddr: new Uint32Array(4), sport: 0, proto: 6, now: 0 };
+  setSchedDestination(pkt, parseIp(text).bytes, 0, 6);
+  return { key: pkt.dstKey, words: pkt.dstAddr! };
+}
+
+/** The decision for a packet to IPv6 address `text` at `now`. */
+function to6(f: SchedFixture, text: string, now: number): string {
+  const d = dest6(text);
+  f.pkt.dstKey = d.key;
+  f.pkt.dstAddr!.set(d.words);
+  f.pkt.now = now;
+  return f.picks(1)[0];
+}
+
+/** The dest name cached for IPv6 address `text`, '-' when none. */
+function cached6(f: SchedFixture, s: LocalityLeastConnection, text: string): string {
+  const d = dest6(text);
+  const id = s.cachedDest(d.key, d.words);
+  return id < 0 ? '-' : (['A', 'B', 'C'].find((n) => f.id(n) === id) ?? `#${id}`);
+}
+
+// Three IPv6 destinations with one fold (the XOR of the four words): P's words are 2001:0db8,
+// 0000:0000, 0000:0001, 0000:0001; Q XORs 3 into words 2 and 3; R XORs 0x100 into words 0 and 1.
+const P = '2001:db8::1:0:1';
+const Q = '2001:db8::2:0:2';
+const R = '2001:cb8:0:100:0:1:0:1';
 
 describe('lblc scheduler', () => {
   it('keeps an address on its cached dest until the locality-overload rule moves it', () => {
@@ -104,6 +146,84 @@ describe('lblc scheduler', () => {
     f.add('A2', 1);
     assert.equal(to(f, X, 6), 'B');
     assert.equal(to(new SchedFixture('lblc'), X, 0), '-'); // empty service
+  });
+
+  describe('IPv6 destinations: the whole address is the key', () => {
+    it('setSchedDestination fills the fold and the four words, IPv4 with zeros after an IPv6 packet', () => {
+      const pkt: SchedPacket = { srcKey: 0, dstKey: 0, dstAddr: new Uint32Array(4), sport: 0, proto: 6, now: 0 };
+      setSchedDestination(pkt, parseIp(R).bytes, 0, 6);
+      assert.deepEqual([pkt.dstKey, ...pkt.dstAddr!], [0x20010db8, 0x20010cb8, 0x00000100, 0x00000001, 0x00000001]);
+      // At an offset inside a frame, as the engine calls it: 2 bytes before 10.0.0.1.
+      setSchedDestination(pkt, Uint8Array.of(0xff, 0xff, 10, 0, 0, 1), 2, 4);
+      assert.deepEqual([pkt.dstKey, ...pkt.dstAddr!], [0x0a000001, 0x0a000001, 0, 0, 0]);
+      const bare: SchedPacket = { srcKey: 0, dstKey: 0, sport: 0, proto: 6, now: 0 };
+      setSchedDestination(bare, parseIp(P).bytes, 0, 6); // no dstAddr: only the fold
+      assert.equal(bare.dstKey, 0x20010db8);
+    });
+
+    it('gives addresses with the same fold their own entries and their own dests', () => {
+      // The premise, with the wire's fold (not the scheduler's helper): one fold, hence one bucket.
+      const folds = [P, Q, R].map((t) => foldAddress(parseIp(t).bytes, 0, 6));
+      assert.deepEqual(folds, [0x20010db8, 0x20010db8, 0x20010db8]);
+      assert.deepEqual([...dest6(Q).words], [0x20010db8, 0, 2, 2]);
+      assert.equal(dest6(Q).key, 0x20010db8);
+      const { f, s } = lblc6();
+      f.add('A', 1).add('B', 1); // list B A
+      assert.equal(to6(f, P, 0), 'B'); // new: wlc tie -> B
+      f.conns('B', 1, 0); // wlc would now pick A; B (1 <= 1) stays usable for P
+      // Q is not P: a new entry, wlc -> A (a cache keyed on the fold would have answered B).
+      assert.equal(to6(f, Q, 1000), 'A');
+      assert.equal(to6(f, P, 2000), 'B');
+      f.conns('A', 1, 0).add('C', 1); // list C B A; C idle
+      // R differs from P in its upper words only: new, wlc -> C.
+      assert.equal(to6(f, R, 3000), 'C');
+      assert.deepEqual([P, Q, R].map((t) => cached6(f, s, t)), ['B', 'A', 'C']);
+      assert.equal(to6(f, '2001:db8::3:0:3', 4000), 'C'); // a fourth with that fold: not cached yet -> wlc -> C
+      assert.equal(s.cache.entries, 4);
+      assert.equal(s.cache.kernelEntries, 4); // no replacement happened
+    });
+
+    it('replaces and expires one of them without touching the others in the shared bucket', () => {
+      const { f, s } = lblc6();
+      f.add('A', 1).add('B', 1); // list B A
+      assert.equal(to6(f, P, 0), 'B');
+      assert.equal(to6(f, Q, 1000), 'B'); // B has no connections yet: the tie still goes to B
+      // B active 2 > 1 while A has 0 < 1: B is locality-overloaded, Q moves to A; P is not looked up.
+      f.conns('B', 2, 0);
+      assert.equal(to6(f, Q, 2000), 'A');
+      assert.deepEqual([P, Q].map((t) => cached6(f, s, t)), ['B', 'A']);
+      assert.equal(s.cache.kernelEntries, 3); // P, Q, and Q's replacement
+      // Keep Q alive until 50000 s; P was last used at 0. The full pass at 86400 s drops P only
+      // (86400 s - 0 >= 24 h) and leaves Q, its neighbour in the bucket.
+      f.conns('B', 0, 0);
+      assert.equal(to6(f, Q, 50_000_000), 'A');
+      s.cache.advance(86_400_000 - 1);
+      assert.equal(s.cache.entries, 2);
+      s.cache.advance(86_400_000);
+      assert.deepEqual([P, Q].map((t) => cached6(f, s, t)), ['-', 'A']);
+      assert.equal(s.cache.entries, 1);
+    });
+
+    it('is filled in by the engine: an IPv6 firewall-mark service sends the two addresses apart', () => {
+      const h = new EngineHarness(
+        '-A -f 7 -6 -s lblc\n-a -f 7 -6 -r fd00::11 -g -w 1\n-a -f 7 -6 -r fd00::12 -g -w 1\n',
+        `link eth0 mac 02:00:00:00:00:01
+addr fd00::1/64 dev eth0
+neigh fd00::11 lladdr 02:00:00:00:06:11 dev eth0
+neigh fd00::12 lladdr 02:00:00:00:06:12 dev eth0
+mark 7 proto tcp dst 2001:db8::/32
+`);
+      const syn = (dst: string, sport: number, at: number): string => {
+        const out = h.send(frame({ src: '2001:db8:c::7', dst, sport, dport: 80, flags: SYN }), at);
+        assert.ok(out, `SYN to ${dst} forwarded`);
+        return dstMac(out);
+      };
+      const RS11 = '02:00:00:00:06:11';
+      const RS12 = '02:00:00:00:06:12';
+      // P: both idle, the tie goes to fd00::12 (first in the list). Its connection makes fd00::11
+      // the wlc pick for any new address; Q (P's fold) is one, and P stays on fd00::12.
+      assert.deepEqual([syn(P, 40000, 0), syn(Q, 40001, 1), syn(P, 40002, 2)], [RS12, RS11, RS12]);
+    });
   });
 
   describe('expiry on the engine clock', () => {
@@ -250,14 +370,17 @@ describe('lblc scheduler', () => {
   });
 
   describe('randomized cross-check against a naive model', () => {
-    const configs: { name: string; options: LocalityCacheOptions & { expirationMs: number; maxSize: number; capacity: number } }[] = [
-      { name: 'default sizes, 2 h expiration', options: { expirationMs: 7_200_000, maxSize: 16384, capacity: 65536 } },
-      { name: 'max_size 8, 24 entries, 24 h', options: { expirationMs: DAY, maxSize: 8, capacity: 24 } },
-      { name: 'max_size 4, 10 entries, 15 min', options: { expirationMs: 900_000, maxSize: 4, capacity: 10 } },
+    type Config = LocalityCacheOptions & { expirationMs: number; maxSize: number; capacity: number };
+    const configs: { name: string; af: 4 | 6; options: Config }[] = [
+      { name: 'default sizes, 2 h expiration', af: 4, options: { expirationMs: 7_200_000, maxSize: 16384, capacity: 65536 } },
+      { name: 'max_size 8, 24 entries, 24 h', af: 4, options: { expirationMs: DAY, maxSize: 8, capacity: 24 } },
+      { name: 'max_size 4, 10 entries, 15 min', af: 4, options: { expirationMs: 900_000, maxSize: 4, capacity: 10 } },
+      { name: 'IPv6 pairs of equal folds, default sizes, 2 h', af: 6, options: { expirationMs: 7_200_000, maxSize: 16384, capacity: 65536 } },
+      { name: 'IPv6 pairs of equal folds, max_size 8, 24 entries, 24 h', af: 6, options: { expirationMs: DAY, maxSize: 8, capacity: 24 } },
     ];
-    for (const { name, options } of configs) {
+    for (const { name, af, options } of configs) {
       it(`agrees on 10,000 decisions (${name})`, () => {
-        const world = new LocalityWorld(0x5eed1 + options.maxSize);
+        const world = new LocalityWorld(0x5eed1 + options.maxSize, af);
         const s = createLblcScheduler(world.svc, options);
         const ref = new RefLblc(world.dests, world.list, {
           expiration: options.expirationMs,
@@ -265,13 +388,22 @@ describe('lblc scheduler', () => {
           capacity: options.capacity,
         });
         let nones = 0;
+        /** Decisions after which an address and its equal-fold partner were both cached, on different dests. */
+        let pairsApart = 0;
         for (let i = 0; i < 10_000; i++) {
-          const key = world.next(s);
-          const want = ref.schedule(key, world.now);
-          const got = s.schedule({ srcKey: 0, dstKey: key, sport: 0, proto: 6, now: world.now });
+          const a = world.next(s);
+          const want = ref.schedule(a.ref, world.now);
+          const got = s.schedule({ srcKey: 0, dstKey: a.key, dstAddr: a.words, sport: 0, proto: 6, now: world.now });
           assert.equal(got, want, `decision ${i} at ${world.now} ms`);
           assert.equal(s.cache.entries, ref.cache.entries.size, `entries after decision ${i}`);
           assert.equal(s.cache.kernelEntries, ref.cache.count, `kernel count after decision ${i}`);
+          assert.equal(s.cachedDest(a.key, a.words), ref.destOf(a.ref), `cached dest after decision ${i}`);
+          if (a.partner >= 0) {
+            const b = world.pool[a.partner];
+            const other = ref.destOf(b.ref);
+            assert.equal(s.cachedDest(b.key, b.words), other, `partner's cached dest after decision ${i}`);
+            if (other >= 0 && ref.destOf(a.ref) >= 0 && other !== ref.destOf(a.ref)) pairsApart++;
+          }
           if (want < 0) nones++;
         }
         // The walk went through every path.
@@ -279,6 +411,7 @@ describe('lblc scheduler', () => {
         assert.ok(ref.seen.hits > 1000 && ref.seen.replaced > 100, JSON.stringify(ref.seen));
         assert.ok(ref.cache.dropped > 20, `dropped ${ref.cache.dropped}`);
         if (options.capacity < 30) assert.ok(ref.seen.uncached > 0, 'capacity never reached');
+        if (af === 6) assert.ok(pairsApart > 500, `pairs cached apart ${pairsApart}`);
       });
     }
   });

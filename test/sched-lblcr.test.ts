@@ -11,7 +11,9 @@
  * Entry expiry is lblc's timer (full pass every 30th 60-s run, at 1800 s multiples).
  */
 import assert from 'node:assert/strict';
+import { parseIp } from '../src/control/ip-address';
 import { createLblcrScheduler, type LblcrOptions, type LocalityReplicatedLeastConnection } from '../src/sched/lblcr';
+import { setSchedDestination, type SchedPacket } from '../src/sched/scheduler';
 import { SchedFixture } from './sched-fixture';
 import { LocalityWorld, RefLblcr } from './sched-locality-reference';
 
@@ -71,7 +73,46 @@ function replicated(options: LblcrOptions = {}): { f: SchedFixture; s: LocalityR
   return r;
 }
 
+/** An IPv6 destination as the engine hands it to a scheduler: its fold and its four words. */
+function dest6(text: string): { key: number; words: Uint32Array } {
+  const pkt: SchedPacket = { srcKey: 0, dstKey: 0, dstAddr: new Uint32Array(4), sport: 0, proto: 6, now: 0 };
+  setSchedDestination(pkt, parseIp(text).bytes, 0, 6);
+  return { key: pkt.dstKey, words: pkt.dstAddr! };
+}
+
+/** The decision for a packet to IPv6 address `text` at `now` (the fixture's packet gets a dstAddr). */
+function to6(f: SchedFixture, text: string, now: number): string {
+  const d = dest6(text);
+  f.pkt.dstKey = d.key;
+  f.pkt.dstAddr = d.words;
+  f.pkt.now = now;
+  return f.picks(1)[0];
+}
+
 describe('lblcr scheduler', () => {
+  it('keeps one set per whole IPv6 address, also for addresses with the same fold', () => {
+    // P and Q differ in words 2 and 3 (P: ...:1:0:1, Q: ...:2:0:2); their XOR folds are equal.
+    const P = '2001:db8::1:0:1';
+    const Q = '2001:db8::2:0:2';
+    assert.equal(dest6(P).key, dest6(Q).key);
+    let s: LocalityReplicatedLeastConnection | undefined;
+    const f = new SchedFixture((svc) => (s = createLblcrScheduler({ ...svc, af: 6 })));
+    if (s === undefined) throw new Error('factory not called');
+    f.add('A', 1).add('B', 1); // list B A
+    assert.equal(to6(f, P, 0), 'B'); // new: wlc tie -> B, set [B]
+    f.conns('B', 1, 0);
+    // Q has no entry (it is not P): wlc -> A, set [A]. Sharing P's entry would have given B.
+    assert.equal(to6(f, Q, 1000), 'A');
+    // B active 2 > 1 and A 0 < 1: P's set_min B is locality-overloaded -> wlc -> A joins P's set.
+    f.conns('B', 2, 0);
+    assert.equal(to6(f, P, 2000), 'A');
+    const named = (set: number[] | null): string => (set ?? []).map((id) => (id === f.id('A') ? 'A' : 'B')).join(' ');
+    assert.equal(named(s.members(dest6(P).key, dest6(P).words)), 'A B');
+    assert.equal(named(s.members(dest6(Q).key, dest6(Q).words)), 'A');
+    assert.deepEqual([P, Q].map((t) => s!.lastModified(dest6(t).key, dest6(t).words)), [2000, 1000]);
+    assert.equal(s.cache.entries, 2);
+  });
+
   it('replicates a busy address onto a second and third dest, and serves from the set', () => {
     const { f, s } = replicated();
     // set_min [A B]: A 0 seeds, B 512 is not less -> A, not overloaded. Set unchanged.
@@ -186,14 +227,16 @@ describe('lblcr scheduler', () => {
 
   describe('randomized cross-check against a naive model', () => {
     type Config = { expirationMs: number; maxSize: number; capacity: number; memberCapacity: number };
-    const configs: { name: string; options: Config }[] = [
-      { name: 'default sizes, 2 h expiration', options: { expirationMs: 2 * HOUR, maxSize: 16384, capacity: 65536, memberCapacity: 131072 } },
-      { name: 'max_size 8, 24 entries, 30 members, 10 min', options: { expirationMs: 600_000, maxSize: 8, capacity: 24, memberCapacity: 30 } },
-      { name: 'max_size 4, 10 entries, 12 members, 15 min', options: { expirationMs: 900_000, maxSize: 4, capacity: 10, memberCapacity: 12 } },
+    const configs: { name: string; af: 4 | 6; options: Config }[] = [
+      { name: 'default sizes, 2 h expiration', af: 4, options: { expirationMs: 2 * HOUR, maxSize: 16384, capacity: 65536, memberCapacity: 131072 } },
+      { name: 'max_size 8, 24 entries, 30 members, 10 min', af: 4, options: { expirationMs: 600_000, maxSize: 8, capacity: 24, memberCapacity: 30 } },
+      { name: 'max_size 4, 10 entries, 12 members, 15 min', af: 4, options: { expirationMs: 900_000, maxSize: 4, capacity: 10, memberCapacity: 12 } },
+      { name: 'IPv6 pairs of equal folds, default sizes, 2 h', af: 6, options: { expirationMs: 2 * HOUR, maxSize: 16384, capacity: 65536, memberCapacity: 131072 } },
+      { name: 'IPv6 pairs of equal folds, max_size 8, 24 entries, 30 members, 10 min', af: 6, options: { expirationMs: 600_000, maxSize: 8, capacity: 24, memberCapacity: 30 } },
     ];
-    for (const { name, options } of configs) {
+    for (const { name, af, options } of configs) {
       it(`agrees on 10,000 decisions and sets (${name})`, () => {
-        const world = new LocalityWorld(0xc0ffee + options.maxSize);
+        const world = new LocalityWorld(0xc0ffee + options.maxSize, af);
         const s = createLblcrScheduler(world.svc, options);
         const ref = new RefLblcr(world.dests, world.list, {
           expiration: options.expirationMs,
@@ -202,18 +245,28 @@ describe('lblcr scheduler', () => {
           memberCapacity: options.memberCapacity,
         });
         let nones = 0;
+        /** Decisions after which an address and its equal-fold partner both had sets, and different ones. */
+        let pairsApart = 0;
         for (let i = 0; i < 10_000; i++) {
-          const key = world.next(s);
-          const want = ref.schedule(key, world.now);
-          const got = s.schedule({ srcKey: 0, dstKey: key, sport: 0, proto: 6, now: world.now });
+          const a = world.next(s);
+          const want = ref.schedule(a.ref, world.now);
+          const got = s.schedule({ srcKey: 0, dstKey: a.key, dstAddr: a.words, sport: 0, proto: 6, now: world.now });
           assert.equal(got, want, `decision ${i} at ${world.now} ms`);
-          assert.deepEqual(s.members(key), ref.setOf(key), `set after decision ${i}`);
+          assert.deepEqual(s.members(a.key, a.words), ref.setOf(a.ref), `set after decision ${i}`);
           assert.equal(s.cache.entries, ref.cache.entries.size, `entries after decision ${i}`);
+          if (a.partner >= 0) {
+            const b = world.pool[a.partner];
+            const other = ref.setOf(b.ref);
+            assert.deepEqual(s.members(b.key, b.words), other, `partner's set after decision ${i}`);
+            const mine = ref.setOf(a.ref);
+            if (other !== null && mine !== null && other.join() !== mine.join()) pairsApart++;
+          }
           if (want < 0) nones++;
         }
         assert.ok(nones > 50, `nones ${nones}`);
         assert.ok(ref.seen.hits > 1000 && ref.seen.grown > 100 && ref.seen.shrinks > 20, JSON.stringify(ref.seen));
         assert.ok(ref.cache.dropped > 20, `dropped ${ref.cache.dropped}`);
+        if (af === 6) assert.ok(pairsApart > 500, `pairs with different sets ${pairsApart}`);
       });
     }
   });

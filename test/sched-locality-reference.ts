@@ -11,6 +11,11 @@
  * after each whole bucket), leaving the rover at the last bucket visited. The count the timer reads
  * goes up when an entry is made and down when the timer drops one; an lblc entry whose dest is
  * replaced counts as one more entry (the kernel frees the old one without uncounting it).
+ *
+ * Addresses are whole (ipvs-schedulers.md 14: "exact match"): a list of 32-bit words, one for IPv4,
+ * four for IPv6, and two addresses are one entry only when every word is equal. Only the bucket
+ * comes from the fold (the XOR of the words), so IPv6 addresses with equal folds share a bucket
+ * but never an entry.
  */
 import { DEST_AVAILABLE, DEST_OVERLOAD, DestTable } from '../src/ipvs/dest-table';
 import type { SchedService, Scheduler } from '../src/sched/scheduler';
@@ -20,13 +25,28 @@ export function refBucket(key: number): number {
   return Number((((BigInt(key >>> 0) * 0x61c88647n) % 0x100000000n) >> 22n));
 }
 
-interface Timed {
-  lastuse: number;
+/** A destination address: its words in host order, one (IPv4) or four (IPv6). */
+export type RefAddress = readonly number[];
+
+/** The 32-bit fold of an address (ipvs-schedulers.md 1.7): the XOR of its words. */
+export function refFold(addr: RefAddress): number {
+  return addr.reduce((x, w) => (x ^ w) >>> 0, 0);
 }
 
-/** The address cache and its timer; `entries` maps a folded address to the scheduler's entry. */
+/** The Map key of an address: every word, so only equal addresses meet. */
+function refName(addr: RefAddress): string {
+  return addr.map((w) => (w >>> 0).toString(16)).join(':');
+}
+
+interface Timed {
+  lastuse: number;
+  /** The address's fold, which picks its bucket. */
+  fold: number;
+}
+
+/** The address cache and its timer; `entries` maps a whole address (refName) to the scheduler's entry. */
 export class RefCache<E extends Timed> {
-  readonly entries = new Map<number, E>();
+  readonly entries = new Map<string, E>();
   count = 0;
   rover = 0;
   counter = 1;
@@ -56,9 +76,9 @@ export class RefCache<E extends Timed> {
       return;
     }
     let goal = Math.min(Math.floor(((this.count - this.maxSize) * 4) / 3), Math.floor(this.maxSize / 2));
-    const byBucket = new Map<number, number[]>();
-    for (const key of this.entries.keys()) {
-      const b = refBucket(key);
+    const byBucket = new Map<number, string[]>();
+    for (const [key, e] of this.entries) {
+      const b = refBucket(e.fold);
       byBucket.set(b, [...(byBucket.get(b) ?? []), key]);
     }
     let j = this.rover;
@@ -75,7 +95,16 @@ export class RefCache<E extends Timed> {
     this.rover = j;
   }
 
-  private drop(key: number): void {
+  /** The entry of `addr`, if cached. */
+  get(addr: RefAddress): E | undefined {
+    return this.entries.get(refName(addr));
+  }
+
+  set(addr: RefAddress, e: E): void {
+    this.entries.set(refName(addr), e);
+  }
+
+  private drop(key: string): void {
     this.entries.delete(key);
     this.count -= 1;
     this.dropped += 1;
@@ -126,17 +155,17 @@ export interface RefCoverage {
 }
 
 export class RefLblc {
-  readonly cache: RefCache<{ dest: number; lastuse: number }>;
+  readonly cache: RefCache<{ dest: number; lastuse: number; fold: number }>;
   readonly seen: RefCoverage = { hits: 0, replaced: 0, uncached: 0, shrinks: 0, grown: 0 };
 
   constructor(private readonly dests: DestTable, private readonly list: number[], private readonly opt: RefOptions) {
     this.cache = new RefCache(opt.expiration, opt.maxSize);
   }
 
-  schedule(key: number, now: number): number {
+  schedule(addr: RefAddress, now: number): number {
     const { dests, list, cache } = this;
     cache.tick(now);
-    const e = cache.entries.get(key);
+    const e = cache.get(addr);
     if (e !== undefined) {
       e.lastuse = now;
       const d = e.dest;
@@ -149,17 +178,22 @@ export class RefLblc {
     if (p < 0) return -1;
     if (e !== undefined) {
       if (e.dest !== p) {
-        cache.entries.set(key, { dest: p, lastuse: now });
+        cache.set(addr, { dest: p, lastuse: now, fold: refFold(addr) });
         cache.count += 1;
         this.seen.replaced++;
       }
     } else if (cache.entries.size < this.opt.capacity) {
-      cache.entries.set(key, { dest: p, lastuse: now });
+      cache.set(addr, { dest: p, lastuse: now, fold: refFold(addr) });
       cache.count += 1;
     } else {
       this.seen.uncached++;
     }
     return p;
+  }
+
+  /** The dest cached for `addr`, or -1. */
+  destOf(addr: RefAddress): number {
+    return this.cache.get(addr)?.dest ?? -1;
   }
 }
 
@@ -167,6 +201,7 @@ interface RefSetEntry {
   set: number[];
   lastmod: number;
   lastuse: number;
+  fold: number;
 }
 
 export class RefLblcr {
@@ -216,10 +251,10 @@ export class RefLblcr {
     return most;
   }
 
-  schedule(key: number, now: number): number {
+  schedule(addr: RefAddress, now: number): number {
     const { dests, list, cache } = this;
     cache.tick(now);
-    const e = cache.entries.get(key);
+    const e = cache.get(addr);
     if (e !== undefined) {
       e.lastuse = now;
       const m = this.setMin(e.set);
@@ -247,9 +282,9 @@ export class RefLblcr {
     const p = refPick(dests, list);
     if (p < 0) return -1;
     if (cache.entries.size < this.opt.capacity) {
-      const entry: RefSetEntry = { set: [], lastmod: now, lastuse: now };
+      const entry: RefSetEntry = { set: [], lastmod: now, lastuse: now, fold: refFold(addr) };
       if (this.roomForMember()) entry.set.push(p);
-      cache.entries.set(key, entry);
+      cache.set(addr, entry);
       cache.count += 1;
     } else {
       this.seen.uncached++;
@@ -257,10 +292,22 @@ export class RefLblcr {
     return p;
   }
 
-  /** The set of `key`, newest member first, or null. */
-  setOf(key: number): number[] | null {
-    return this.cache.entries.get(key)?.set ?? null;
+  /** The set of `addr`, newest member first, or null. */
+  setOf(addr: RefAddress): number[] | null {
+    return this.cache.get(addr)?.set ?? null;
   }
+}
+
+/** One destination address of a LocalityWorld, in the forms the scheduler and the model take. */
+export interface WorldAddress {
+  /** Its words as the model takes them (one for IPv4, four for IPv6). */
+  readonly ref: RefAddress;
+  /** The fold, as SchedPacket.dstKey. */
+  readonly key: number;
+  /** Four host-order words, as SchedPacket.dstAddr (IPv4: the address, then zeros). */
+  readonly words: Uint32Array;
+  /** IPv6: the pool index of the other address with the same fold; -1 for IPv4. */
+  readonly partner: number;
 }
 
 /**
@@ -268,20 +315,39 @@ export class RefLblcr {
  * (they keep their id and counters, as the kernel's trash does), re-weighted (0..4), given small
  * random connection counts (so "active > weight" and "2 * active < weight" both happen often) and
  * OVERLOAD flags, and a clock that mostly moves seconds, sometimes minutes, rarely hours.
- * Destination addresses come from a skewed pool so some are hot and some go idle.
+ * Destination addresses come from a skewed pool so some are hot and some go idle. In an IPv6
+ * world the pool is made of pairs with equal folds (the second of a pair is the first with one
+ * random mask XORed into two of its words, words 0-1 or 2-3), and the pairs are neighbours in the
+ * pool, so both of a hot pair are hot.
  */
 export class LocalityWorld {
   readonly dests = new DestTable(4);
   readonly list: number[] = [];
-  readonly svc: SchedService = { dests: this.dests, list: this.list, schedFlags: 0, af: 4 };
+  readonly svc: SchedService;
+  readonly pool: WorldAddress[] = [];
   private readonly everyDest: number[] = [];
-  private readonly pool: number[] = [];
   private seed: number;
   now = 0;
 
-  constructor(seed: number, poolSize = 40) {
+  constructor(seed: number, readonly af: 4 | 6 = 4, poolSize = 40) {
     this.seed = seed >>> 0;
-    for (let i = 0; i < poolSize; i++) this.pool.push(i % 2 === 0 ? 0x0a000000 + i : this.rand(2 ** 32));
+    this.svc = { dests: this.dests, list: this.list, schedFlags: 0, af };
+    for (let i = 0; i < poolSize; i++) {
+      if (af === 4) {
+        const a = i % 2 === 0 ? 0x0a000000 + i : this.rand(2 ** 32);
+        this.pool.push({ ref: [a], key: a, words: Uint32Array.of(a, 0, 0, 0), partner: -1 });
+      } else if (i % 2 === 0) {
+        const words = Uint32Array.of(0x20010db8, this.rand(2 ** 32), this.rand(2 ** 32), this.rand(2 ** 32));
+        this.pool.push({ ref: [...words], key: refFold([...words]), words, partner: i + 1 < poolSize ? i + 1 : -1 });
+      } else {
+        const mask = (this.rand(2 ** 32) | 1) >>> 0;
+        const words = Uint32Array.from(this.pool[i - 1].words);
+        const at = i % 4 === 1 ? 0 : 2;
+        words[at] ^= mask;
+        words[at + 1] ^= mask;
+        this.pool.push({ ref: [...words], key: refFold([...words]), words, partner: i - 1 });
+      }
+    }
   }
 
   /** Uniform in [0, n), from a 32-bit xorshift. */
@@ -294,8 +360,8 @@ export class LocalityWorld {
     return Math.floor((this.seed / 2 ** 32) * n);
   }
 
-  /** Applies a few random changes (telling `sched` as the engine would), then returns the next packet's key. */
-  next(sched: Scheduler): number {
+  /** Applies a few random changes (telling `sched` as the engine would), then returns the next packet's address. */
+  next(sched: Scheduler): WorldAddress {
     const { dests, list } = this;
     for (let ops = this.rand(3); ops > 0; ops--) {
       const op = this.rand(12);

@@ -2,16 +2,21 @@
  * `uvs lab up|status|down`: the network-namespace lab (src/lab). A usage mistake is one line on
  * stderr and exit 2; a lab that cannot be built, shown or found is one message and exit 1.
  */
+import { SysctlError, sysctlConflict, sysctlName, sysctlValue, type Sysctls } from '../ipvs/sysctls';
 import { LabError } from '../lab/lab-error';
 import { DEFAULT_LAB_NAME, DEFAULT_RS_COUNT, DEFAULT_SCHEDULER, LAB_MODES, LAB_NAME_PATTERN, MAX_RS_COUNT, VIP, type LabMode } from '../lab/lab-plan';
 import type { LabState } from '../lab/lab-state';
 import { NetnsError } from '../lab/netns';
 
 export const LAB_USAGE = `usage: uvs lab up --mode dr|nat|tun|fullnat [--rs N] [--scheduler S] [--name NAME] [--no-director]
+                 [--sysctl NAME=VALUE]...
        uvs lab status [--name NAME] [--json]
        uvs lab down [--name NAME]
   a client, a router, the director and N real servers (default ${DEFAULT_RS_COUNT}, at most ${MAX_RS_COUNT}) in network
   namespaces uvslab-NAME-*; VIP ${VIP} (tcp 80, tcp 5201, udp 9000); files in /run/uvs-lab/NAME (default NAME: ${DEFAULT_LAB_NAME})
+  --sysctl puts "sysctl NAME VALUE" in the director file: expire_nodest_conn=0|1 (what happens to the
+  connections of a real server deleted with uvsadm -d: 0 drops their packets, 1 ends them at once) or
+  drain_nodest_conn=1 (they finish on it); net.ipv4.vs.NAME is accepted too
 `;
 
 class LabUsageError extends Error {}
@@ -22,6 +27,12 @@ const VALUE_OPTIONS: Readonly<Record<Sub, readonly string[]>> = {
   status: ['--name'],
   down: ['--name'],
 };
+/** Options that may be given more than once (their values in order). */
+const LIST_OPTIONS: Readonly<Record<Sub, readonly string[]>> = {
+  up: ['--sysctl'],
+  status: [],
+  down: [],
+};
 const FLAG_OPTIONS: Readonly<Record<Sub, readonly string[]>> = {
   up: ['--no-director'],
   status: ['--json'],
@@ -30,11 +41,13 @@ const FLAG_OPTIONS: Readonly<Record<Sub, readonly string[]>> = {
 
 interface Parsed {
   values: Map<string, string>;
+  lists: Map<string, string[]>;
   flags: Set<string>;
 }
 
 function parseOptions(sub: Sub, argv: readonly string[]): Parsed {
   const values = new Map<string, string>();
+  const lists = new Map<string, string[]>();
   const flags = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     let name = argv[i];
@@ -49,7 +62,8 @@ function parseOptions(sub: Sub, argv: readonly string[]): Parsed {
       flags.add(name);
       continue;
     }
-    if (!VALUE_OPTIONS[sub].includes(name)) {
+    const listed = LIST_OPTIONS[sub].includes(name);
+    if (!VALUE_OPTIONS[sub].includes(name) && !listed) {
       throw new LabUsageError(name.startsWith('-') ? `unknown option ${name}` : `unexpected argument '${name}'`);
     }
     if (values.has(name)) throw new LabUsageError(`option ${name} given twice`);
@@ -58,9 +72,10 @@ function parseOptions(sub: Sub, argv: readonly string[]): Parsed {
       value = argv[++i];
     }
     if (value === '') throw new LabUsageError(`option ${name} needs a value`);
-    values.set(name, value);
+    if (listed) lists.set(name, [...(lists.get(name) ?? []), value]);
+    else values.set(name, value);
   }
-  return { values, flags };
+  return { values, lists, flags };
 }
 
 function labName(p: Parsed): string {
@@ -71,7 +86,29 @@ function labName(p: Parsed): string {
   return name;
 }
 
-function upOptions(p: Parsed): { name: string; mode: LabMode; rsCount: number; scheduler: string; director: boolean } {
+/** --sysctl NAME=VALUE (repeatable), checked as the director file's `sysctl` lines are. */
+function sysctlOptions(p: Parsed): Partial<Sysctls> {
+  const out: Partial<Sysctls> = {};
+  for (const text of p.lists.get('--sysctl') ?? []) {
+    const eq = text.indexOf('=');
+    if (eq <= 0) throw new LabUsageError(`--sysctl '${text}': expected NAME=VALUE (like expire_nodest_conn=1)`);
+    try {
+      const name = sysctlName(text.slice(0, eq));
+      if (out[name] !== undefined) throw new LabUsageError(`--sysctl ${name} given twice`);
+      out[name] = sysctlValue(name, text.slice(eq + 1));
+    } catch (e) {
+      if (e instanceof SysctlError) throw new LabUsageError(`--sysctl '${text}': ${e.message}`);
+      throw e;
+    }
+  }
+  const conflict = sysctlConflict(out);
+  if (conflict !== null) throw new LabUsageError(`--sysctl: ${conflict}`);
+  return out;
+}
+
+function upOptions(p: Parsed): {
+  name: string; mode: LabMode; rsCount: number; scheduler: string; director: boolean; sysctls: Partial<Sysctls>;
+} {
   const mode = p.values.get('--mode');
   if (mode === undefined) throw new LabUsageError('missing --mode dr|nat|tun|fullnat');
   if (!(LAB_MODES as readonly string[]).includes(mode)) {
@@ -89,7 +126,7 @@ function upOptions(p: Parsed): { name: string; mode: LabMode; rsCount: number; s
   if (!known.includes(scheduler)) {
     throw new LabUsageError(`--scheduler '${scheduler}': unknown (known: ${known.join(', ')})`);
   }
-  return { name: labName(p), mode: mode as LabMode, rsCount, scheduler, director: !p.flags.has('--no-director') };
+  return { name: labName(p), mode: mode as LabMode, rsCount, scheduler, director: !p.flags.has('--no-director'), sysctls: sysctlOptions(p) };
 }
 
 function requireRoot(sub: Sub): void {

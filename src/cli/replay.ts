@@ -98,7 +98,10 @@ export function replay(opts: ReplayOptions): ReplayResult {
           }
         } else {
           flushRun();
-          writer.writePacket(multi ? out.link[0] : 0, out.frameBuf[0], out.off[0], out.len[0], reader.tsSec, reader.tsNsec);
+          // Usually one frame; a packet sent as IPv4 fragments gives one per fragment, in order.
+          for (let i = 0; i < out.count; i++) {
+            writer.writePacket(multi ? out.link[i] : 0, out.frameBuf[i], out.off[i], out.len[i], reader.tsSec, reader.tsNsec);
+          }
         }
         out.reset();
       }

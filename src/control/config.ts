@@ -3,6 +3,7 @@
  * the director file describe. Plain data, built by the loaders and turned into the engine's
  * typed-array tables by src/ipvs. Nothing here is touched per packet.
  */
+import type { Sysctls } from '../ipvs/sysctls';
 
 export type AddressFamily = 4 | 6;
 
@@ -150,6 +151,8 @@ export interface DirectorConfig {
   routes: RouteConfig[];
   /** Packet marks for firewall-mark services, in file order. */
   marks?: MarkRuleConfig[];
+  /** `sysctl` lines: the values given (the rest keep the kernel's defaults; src/ipvs/sysctls.ts). */
+  sysctls?: Partial<Sysctls>;
 }
 
 /** A mistake in a configuration file: where, and why. Loaders throw it before anything is applied. */

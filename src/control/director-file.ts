@@ -17,6 +17,10 @@
  *                                             `-j MARK --set-mark N` gives it to IPVS; rules are tried
  *                                             in file order and the first match wins; P is tcp, udp or
  *                                             sctp; an address without /PLEN is a single host
+ *   sysctl NAME VALUE                         an IPVS sysctl (net.ipv4.vs.NAME; the prefix is
+ *                                             optional): expire_nodest_conn 0|1 (the kernel's, default
+ *                                             0) and drain_nodest_conn 0|1 (uvs's, default 0), each at
+ *                                             most once and never both 1 (src/ipvs/sysctls.ts)
  *
  * `#` starts a comment (whole line or trailing); blank lines are skipped. A link must be
  * declared on an earlier line than any addr, neigh or route that uses it. `default` is
@@ -46,6 +50,7 @@ import {
   parseMac,
   parsePrefix,
 } from './ip-address';
+import { SysctlError, sysctlConflict, sysctlName, sysctlValue } from '../ipvs/sysctls';
 
 export const DEFAULT_MTU = 1500;
 const MIN_MTU = 68;
@@ -56,12 +61,13 @@ class LineError extends Error {}
 
 /** What the loader knows so far, with the line of each earlier fact for duplicate messages. */
 class DirectorBuilder {
-  readonly config: DirectorConfig = { links: [], addrs: [], neighs: [], routes: [], marks: [] };
+  readonly config: DirectorConfig = { links: [], addrs: [], neighs: [], routes: [], marks: [], sysctls: {} };
   private readonly linkLines = new Map<string, number>();
   private readonly macLines = new Map<string, number>();
   private readonly addrLines = new Map<string, number>();
   private readonly neighLines = new Map<string, number>();
   private readonly routeLines = new Map<string, number>();
+  private readonly sysctlLines = new Map<string, number>();
 
   constructor(private line: number) {}
 
@@ -98,6 +104,22 @@ class DirectorBuilder {
 
   mark(rule: MarkRuleConfig): void {
     this.config.marks?.push(rule);
+  }
+
+  sysctl(nameText: string, valueText: string): void {
+    const sysctls = this.config.sysctls ?? {};
+    try {
+      const name = sysctlName(nameText);
+      const value = sysctlValue(name, valueText);
+      once(this.sysctlLines, name, this.line, `sysctl ${name} is already set`);
+      sysctls[name] = value;
+      const conflict = sysctlConflict(sysctls);
+      if (conflict !== null) throw new LineError(conflict);
+    } catch (e) {
+      if (e instanceof SysctlError) throw new LineError(e.message);
+      throw e;
+    }
+    this.config.sysctls = sysctls;
   }
 
   private requireLink(dev: string): void {
@@ -221,6 +243,10 @@ const PARSERS: Readonly<Record<string, KeywordParser>> = {
   mark(b, words) {
     b.mark(parseMarkRule(words));
   },
+  sysctl(b, words) {
+    const w = expect('sysctl', words, '$name $value');
+    b.sysctl(w.name, w.value);
+  },
 };
 
 const MARK_PROTOCOLS: Readonly<Record<string, number>> = { tcp: 6, udp: 17, sctp: 132 };
@@ -299,7 +325,7 @@ export function loadDirector(text: string, file: string): DirectorConfig {
     const parse = Object.prototype.hasOwnProperty.call(PARSERS, keyword) ? PARSERS[keyword] : undefined;
     try {
       if (parse === undefined) {
-        throw new LineError(`unknown keyword "${keyword}" (expected link, addr, neigh, route or mark)`);
+        throw new LineError(`unknown keyword "${keyword}" (expected link, addr, neigh, route, mark or sysctl)`);
       }
       parse(b, rest);
     } catch (e) {

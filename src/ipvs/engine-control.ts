@@ -8,7 +8,9 @@
  * - a new dest goes to the head of its service's list; the scheduler sees the add;
  * - a deleted dest leaves the list (AVAILABLE cleared) but keeps its id while connections may
  *   still reference it; re-adding the same address:port to the same service revives that id with
- *   its counters (the kernel's dest trash);
+ *   its counters (the kernel's dest trash); what its connections do then is the sysctls' say
+ *   (src/ipvs/sysctls.ts): with expire_nodest_conn = 1 they are all removed right after the delete
+ *   (Linux >= 5.9's sweep), otherwise they stay until they expire;
  * - editing a dest never moves it; its OVERLOAD flag is cleared when the new upper threshold is 0
  *   or higher than before; last_weight follows non-zero weights;
  * - editing a service replaces its scheduler (a new one sees the whole list at once), its flags and
@@ -16,6 +18,7 @@
  */
 import { ForwardMethod, type DestConfig, type IpAddress, type ServiceConfig } from '../control/config';
 import { createScheduler } from '../sched/registry';
+import { CONN_F_TEMPLATE, type ConnTable } from './conn-table';
 import { DEST_AVAILABLE, DEST_OVERLOAD } from './dest-table';
 import type { Engine } from './engine';
 import { VirtualService } from './virtual-service';
@@ -81,12 +84,13 @@ export function addLocalAddress(engine: Engine, svc: VirtualService, addr: IpAdd
 }
 
 /**
- * ipvsadm -D: the service stops matching packets; its dests become unavailable (packets of their
- * connections are dropped until those expire). Its index stays reserved.
+ * ipvsadm -D: the service stops matching packets; its dests become unavailable, as deleteDest
+ * leaves them (their connections then do what the sysctls say). Its index stays reserved.
  */
 export function deleteService(engine: Engine, svc: VirtualService): void {
-  for (const d of [...svc.list]) deleteDest(engine, svc, d);
+  for (const d of [...svc.list]) unlinkDest(engine, svc, d);
   engine.services.remove(svc);
+  if (engine.sysctls.expire_nodest_conn !== 0) expireNodestConnections(engine);
 }
 
 /** ipvsadm -a: adds (or revives from the trash) a dest at the head of the list. Returns its id. */
@@ -148,14 +152,51 @@ function setDest(engine: Engine, d: number, dc: DestConfig, adding: boolean): vo
   dests.touch(d);
 }
 
-/** ipvsadm -d: unlinks the dest; its id (and counters) stay for its connections and a later re-add. */
+/**
+ * ipvsadm -d: unlinks the dest; its id (and counters) stay for its connections and a later re-add.
+ * With expire_nodest_conn = 1 its connections are removed at once (expireNodestConnections).
+ */
 export function deleteDest(engine: Engine, svc: VirtualService, d: number): void {
+  if (unlinkDest(engine, svc, d) && engine.sysctls.expire_nodest_conn !== 0) expireNodestConnections(engine);
+}
+
+function unlinkDest(engine: Engine, svc: VirtualService, d: number): boolean {
   const index = svc.list.indexOf(d);
-  if (index < 0) return;
+  if (index < 0) return false;
   svc.list.splice(index, 1);
   engine.dests.flags[d] &= ~DEST_AVAILABLE;
   engine.dests.touch(d);
   svc.scheduler.update('delete', d, index);
+  return true;
+}
+
+/**
+ * The sweep expire_nodest_conn = 1 runs after a delete (ip_vs_expire_nodest_conn_flush, Linux >=
+ * 5.9): every connection bound to a deleted dest is removed, its counters undone as on expiry,
+ * then every persistence template of a deleted dest that controls nothing any more (the kernel
+ * removes a template with the last connection it controlled). Returns the entries removed.
+ */
+export function expireNodestConnections(engine: Engine): number {
+  return sweepGone(engine, engine.conns4) + sweepGone(engine, engine.conns6);
+}
+
+function sweepGone(engine: Engine, conns: ConnTable): number {
+  const flags = engine.dests.flags;
+  const gone: number[] = [];
+  const templates: number[] = [];
+  conns.forEach((slot) => {
+    if ((flags[conns.dest(slot)] & DEST_AVAILABLE) !== 0) return;
+    if ((conns.flags(slot) & CONN_F_TEMPLATE) !== 0) templates.push(slot);
+    else gone.push(slot);
+  });
+  for (const slot of gone) engine.expireNow(conns, slot);
+  let n = gone.length;
+  for (const slot of templates) {
+    if (conns.aux(slot) > 0) continue;
+    engine.expireNow(conns, slot);
+    n++;
+  }
+  return n;
 }
 
 /** A deleted dest of this service with the same address and port (the kernel's trash), or -1. */

@@ -5,7 +5,7 @@
  * Nothing here allocates per frame.
  */
 import { ForwardMethod } from '../control/config';
-import type { SchedPacket } from '../sched/scheduler';
+import { setSchedDestination, type SchedPacket } from '../sched/scheduler';
 import { readU32 } from '../wire/bytes';
 import { foldAddress } from '../wire/fold';
 import { FragmentInfo, readFragmentInfo } from '../wire/fragment-info';
@@ -18,6 +18,7 @@ import {
 } from '../wire/parsed-frame';
 import { xmitDirectRoute } from '../xmit/dr';
 import { xmitFullNatIn, xmitFullNatOut, fullNatResult } from '../xmit/fullnat';
+import { Ipv4Fragmenter } from '../xmit/ipv4-fragmenter';
 import { xmitNatIn, xmitNatOut } from '../xmit/nat';
 import type { NextHop } from '../xmit/next-hop';
 import { xmitIpip } from '../xmit/tunnel';
@@ -40,6 +41,7 @@ import { SCTP_CLOSED } from './sctp-states';
 import { TCP_CLOSE, TCP_TIME_WAIT } from './tcp-states';
 import { Timeouts } from './timeouts';
 import { NO_DESTINATION, Persistence, TABLE_FULL } from './persistence';
+import { resolveSysctls, type Sysctls } from './sysctls';
 import { MarkClassifier } from './mark-classifier';
 import type { VirtualService } from './virtual-service';
 
@@ -55,6 +57,8 @@ export interface EngineOptions {
   maxConns?: number;
   /** Datagrams whose later fragments the engine can follow at once (fragment-table.ts; default 4096). */
   fragmentCapacity?: number;
+  /** net.ipv4.vs.* values over the director file's `sysctl` lines (src/ipvs/sysctls.ts); checked. */
+  sysctls?: Partial<Sysctls>;
 }
 
 export class Engine implements ExpiryHandler, ReplyMatcher {
@@ -90,6 +94,11 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
   readonly fragments: FragmentTable;
   /** The ICMP errors the director sends itself (and their rate limit). */
   readonly icmp: IcmpResponder;
+  /**
+   * IPv4 packets longer than their egress MTU with DF clear leave as fragments (ipv4-fragmenter.ts):
+   * framesOut counts every fragment, fragmenter.extraFrames the frames beyond one per such packet.
+   */
+  readonly fragmenter = new Ipv4Fragmenter();
   private readonly fragInfo = new FragmentInfo();
   private readonly icmpRelay: IcmpRelayPath;
   /** The connection (and direction) the last forwardIn/forwardOut transmitted for; -1 when it did not. */
@@ -97,7 +106,7 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
   private forwardedDir = FRAG_DIR_IN;
   /** Persistence templates (explain peeks at them). */
   readonly persistence = new Persistence();
-  private readonly sched: SchedPacket = { srcKey: 0, dstKey: 0, sport: 0, proto: 0, now: 0 };
+  private readonly sched: SchedPacket = { srcKey: 0, dstKey: 0, dstAddr: new Uint32Array(4), sport: 0, proto: 0, now: 0 };
   private readonly scratchA = new Uint8Array(16);
   private readonly scratchB = new Uint8Array(16);
   /** Whole second of the first frame: the clock counts milliseconds from it. */
@@ -106,9 +115,15 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
 
   /** Packet marks for firewall-mark services (director file `mark` lines). */
   readonly classifier: MarkClassifier;
+  /**
+   * The sysctls in force: the director file's `sysctl` lines (which every engine built from it, a
+   * live director's workers included, reads through its router), then options.sysctls.
+   */
+  readonly sysctls: Sysctls;
 
   constructor(readonly router: Router, options: EngineOptions = {}) {
     this.classifier = new MarkClassifier(router.config.marks ?? []);
+    this.sysctls = resolveSysctls({ ...router.config.sysctls, ...options.sysctls });
     // Typed arrays are zero pages until touched: a large initial capacity costs address space,
     // not memory, and saves rehashing while a busy table fills.
     const cap = options.connCapacity ?? 1 << 20;
@@ -149,7 +164,9 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
    * transmitted frame is written into `out` tagged with `cause`. Returns true when a frame was
    * transmitted: the frame forwarded (or an ICMP error relayed), or, for a frame dropped as
    * ttl-exceeded, too-big or no-destination, the ICMP error the director sends about it (the drop
-   * is counted all the same; icmp.sent counts those errors). At most one frame per call.
+   * is counted all the same; icmp.sent counts those errors). One frame per call, except a packet
+   * sent as IPv4 fragments (one frame each, in order). So framesIn + icmp.sent +
+   * fragmenter.extraFrames = framesOut + the drops.
    */
   processFrameAt(buf: Uint8Array, off: number, len: number, sec: number, nsec: number, out: OutputBatch, cause: number): boolean {
     this.framesIn++;
@@ -246,8 +263,14 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
     const proto = pf.proto;
     const conns = pf.af === 4 ? this.conns4 : this.conns6;
     let slot = conns.lookupIn(proto, buf, pf.srcOff, pf.sport, pf.dstOff, pf.dport);
-    if (slot >= 0 && this.startsConnection(pf) && this.reusable(conns, slot)) {
+    if (slot >= 0 && this.startsConnection(pf) && (this.reusable(conns, slot) || this.quiescedRestart(conns, slot))) {
       // conn_reuse_mode: a new connection on a closed entry is scheduled afresh.
+      this.expireNow(conns, slot);
+      slot = -1;
+    }
+    if (slot >= 0 && this.sysctls.expire_nodest_conn !== 0 && (this.dests.flags[conns.dest(slot)] & DEST_AVAILABLE) === 0) {
+      // expire_nodest_conn = 1 (Linux >= 5.9): the entry of a deleted real server ends here and the
+      // packet is handled as new (a TCP non-SYN is then not scheduled).
       this.expireNow(conns, slot);
       slot = -1;
     }
@@ -304,6 +327,14 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
     return pf.proto === IPPROTO_UDP;
   }
 
+  /**
+   * expire_nodest_conn = 1: a TCP SYN or SCTP INIT (not UDP: the kernel's is_new_conn) meeting an
+   * entry whose real server has weight 0 ends it and is scheduled afresh, controlled or not.
+   */
+  private quiescedRestart(conns: ConnTable, slot: number): boolean {
+    return this.sysctls.expire_nodest_conn !== 0 && this.pf.proto !== IPPROTO_UDP && this.dests.weight[conns.dest(slot)] === 0;
+  }
+
   /** conn_reuse_mode = 1: an uncontrolled TCP entry in TIME_WAIT/CLOSE (SCTP CLOSED) is replaced. UDP never. */
   private reusable(conns: ConnTable, slot: number): boolean {
     if (conns.control(slot) >= 0) return false;
@@ -319,7 +350,7 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
     const pf = this.pf;
     const sp = this.sched;
     sp.srcKey = foldAddress(buf, pf.srcOff, pf.af);
-    sp.dstKey = foldAddress(buf, pf.dstOff, pf.af);
+    setSchedDestination(sp, buf, pf.dstOff, pf.af); // dstKey (the fold) and dstAddr (all 128 bits)
     sp.sport = pf.sport;
     sp.proto = pf.proto;
     sp.now = this.tick;
@@ -389,7 +420,9 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
     const pf = this.pf;
     const d = conns.dest(slot);
     const dests = this.dests;
-    if ((dests.flags[d] & DEST_AVAILABLE) === 0) return this.drop(DropReason.DestinationGone);
+    // A deleted real server's connection: dropped (expire_nodest_conn = 0; with 1 only a later
+    // fragment gets here, dispatch() ended the entry) unless drain_nodest_conn lets it finish.
+    if ((dests.flags[d] & DEST_AVAILABLE) === 0 && this.sysctls.drain_nodest_conn === 0) return this.drop(DropReason.DestinationGone);
     if (pf.fragment === 2) {
       // The rest of a datagram its first fragment counted, state machine and timer included:
       // bytes only (IPVS counts the reassembled datagram as one packet).
@@ -410,25 +443,13 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
     const dst = inPlace ? buf : out.buf;
     const at = inPlace ? pf.l2Off : out.used;
     const room = inPlace ? pf.frameLen : out.room();
-    let n: number;
-    switch (method) {
-      case ForwardMethod.Route:
-      case ForwardMethod.Local:
-        n = xmitDirectRoute(buf, pf, hop, dst, at, room);
-        break;
-      case ForwardMethod.Tunnel:
-        n = xmitIpip(buf, pf, hop, this.destAddrBytes[d], 0, dests.af[d], this.destIpId, d, dst, at, room);
-        break;
-      case ForwardMethod.Masq:
-        n = xmitNatIn(buf, pf, hop, this.destAddrBytes[d], 0, conns.dport(slot), dst, at, room);
-        break;
-      case ForwardMethod.FullNat:
-        n = xmitFullNatIn(buf, pf, hop, this.laddrs.bytes(conns.laddr(slot)), 0, conns.lport(slot),
-          this.destAddrBytes[d], 0, conns.dport(slot), toa, dst, at, room);
-        if (toa && n > 0 && fullNatResult.toaInserted) conns.setFlags(slot, conns.flags(slot) | CONN_F_TOA_DONE);
-        break;
-      default:
-        n = -DropReason.NoRoute;
+    let n = this.xmitIn(method, conns, slot, d, buf, hop, toa, dst, at, room);
+    // Too long for the link with DF clear: sent as IPv4 fragments, as the kernel's output does
+    // (a tunnel's outer IPv4 header copies the inner DF; an IPv6 packet, inner or outer, never is).
+    if (n === -DropReason.TooBig && pf.af === 4 && !pf.df && (method !== ForwardMethod.Tunnel || dests.af[d] === 4)) {
+      const frag = this.fragmenter;
+      n = this.xmitIn(method, conns, slot, d, buf, frag.unbounded(hop), false, frag.frame, 0, frag.frame.length);
+      return this.sendFragments(n, hop, out, cause, slot, FRAG_DIR_IN);
     }
     if (this.emit(n, hop, out, cause, inPlace ? buf : null, at)) {
       this.forwardedSlot = slot;
@@ -446,6 +467,46 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
     // IPVS decrements the TTL before its MTU check, so its error quotes the decremented packet;
     // DPVS's FULLNAT checks the MTU first.
     return this.answerTooBig(buf, mtu, method !== ForwardMethod.FullNat, true, out, cause);
+  }
+
+  /**
+   * Writes the client → real server frame of the connection in `slot` (dest d, `method`) towards
+   * hop into dst[at, at + room): its length or -DropReason (see the xmit functions).
+   */
+  private xmitIn(method: number, conns: ConnTable, slot: number, d: number, buf: Uint8Array, hop: NextHop, toa: boolean,
+    dst: Uint8Array, at: number, room: number): number {
+    const pf = this.pf;
+    switch (method) {
+      case ForwardMethod.Route:
+      case ForwardMethod.Local:
+        return xmitDirectRoute(buf, pf, hop, dst, at, room);
+      case ForwardMethod.Tunnel:
+        return xmitIpip(buf, pf, hop, this.destAddrBytes[d], 0, this.dests.af[d], this.destIpId, d, dst, at, room);
+      case ForwardMethod.Masq:
+        return xmitNatIn(buf, pf, hop, this.destAddrBytes[d], 0, conns.dport(slot), dst, at, room);
+      case ForwardMethod.FullNat: {
+        const n = xmitFullNatIn(buf, pf, hop, this.laddrs.bytes(conns.laddr(slot)), 0, conns.lport(slot),
+          this.destAddrBytes[d], 0, conns.dport(slot), toa, dst, at, room);
+        if (toa && n > 0 && fullNatResult.toaInserted) conns.setFlags(slot, conns.flags(slot) | CONN_F_TOA_DONE);
+        return n;
+      }
+      default:
+        return -DropReason.NoRoute;
+    }
+  }
+
+  /**
+   * Sends as IPv4 fragments for hop's MTU the frame of length n a forwarding method wrote into the
+   * fragmenter's scratch frame (n <= 0: the method's failure, counted as a drop like any other).
+   * All the fragments or none: no room for them all counts output-full.
+   */
+  private sendFragments(n: number, hop: NextHop, out: OutputBatch, cause: number, slot: number, dir: number): boolean {
+    const frames = this.fragmenter.fragment(n, hop, out, cause);
+    if (frames <= 0) return this.drop(-frames);
+    this.framesOut += frames;
+    this.forwardedSlot = slot;
+    this.forwardedDir = dir;
+    return true;
   }
 
   /** Time Exceeded about the frame in pf (see IcmpResponder); counted as transmitted. */
@@ -480,7 +541,10 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
     const pf = this.pf;
     const d = conns.dest(slot);
     const dests = this.dests;
-    if ((dests.flags[d] & DEST_AVAILABLE) === 0) return this.drop(DropReason.DestinationGone);
+    // The kernel's reply path (ip_vs_out) never asks whether the real server is still there: a
+    // deleted one's replies are translated and forwarded, but counted only while it is available
+    // (ip_vs_out_stats) or, in uvs, while drain_nodest_conn keeps its connections going.
+    const counted = (dests.flags[d] & DEST_AVAILABLE) !== 0 || this.sysctls.drain_nodest_conn !== 0;
     const method = conns.flags(slot) & CONN_METHOD_MASK;
     // Replies go back towards the client: the packet's destination for NAT; for FULLNAT the
     // packet is addressed to us, so the client comes from the entry.
@@ -503,9 +567,9 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
       }
     }
     if (pf.fragment === 2) {
-      this.destStats.values[d * ST_FIELDS + ST_OUTBYTES] += this.fragInfo.dataLen;
+      if (counted) this.destStats.values[d * ST_FIELDS + ST_OUTBYTES] += this.fragInfo.dataLen;
     } else {
-      this.countPacket(d, ST_OUTPKTS, ST_OUTBYTES, pf.ipTotalLen);
+      if (counted) this.countPacket(d, ST_OUTPKTS, ST_OUTBYTES, pf.ipTotalLen);
       conns.setFlags(slot, conns.flags(slot) & ~CONN_F_NOOUTPUT);
       const timeout = transition(conns, slot, pf, DIR_OUT, dests, this.timeouts);
       conns.rearm(slot, conns.now + timeout);
@@ -524,11 +588,12 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
     const dst = inPlace ? buf : out.buf;
     const at = inPlace ? pf.l2Off : out.used;
     const room = inPlace ? pf.frameLen : out.room();
-    let n: number;
-    if (method === ForwardMethod.FullNat) {
-      n = xmitFullNatOut(buf, pf, hop, vaddr, 0, vport, this.scratchB, 0, conns.cport(slot), dst, at, room);
-    } else {
-      n = xmitNatOut(buf, pf, hop, vaddr, 0, vport, dst, at, room);
+    let n = this.xmitOut(method, conns, slot, buf, hop, vaddr, vport, dst, at, room);
+    // DF clear and too long: fragmented on output (a NAT reply with DF set never gets here).
+    if (n === -DropReason.TooBig && pf.af === 4 && !pf.df) {
+      const frag = this.fragmenter;
+      n = this.xmitOut(method, conns, slot, buf, frag.unbounded(hop), vaddr, vport, frag.frame, 0, frag.frame.length);
+      return this.sendFragments(n, hop, out, cause, slot, FRAG_DIR_OUT);
     }
     if (this.emit(n, hop, out, cause, inPlace ? buf : null, at)) {
       this.forwardedSlot = slot;
@@ -539,6 +604,19 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
     if (n === -DropReason.TtlExceeded) return this.answerTtl(buf, true, out, cause);
     if (n === -DropReason.TooBig) return this.answerTooBig(buf, hop.mtu, false, true, out, cause);
     return false;
+  }
+
+  /**
+   * Writes the real server → client frame (NAT or FULLNAT reply, source := vaddr:vport; FULLNAT's
+   * client address in scratchB) towards hop into dst[at, at + room): its length or -DropReason.
+   */
+  private xmitOut(method: number, conns: ConnTable, slot: number, buf: Uint8Array, hop: NextHop, vaddr: Uint8Array,
+    vport: number, dst: Uint8Array, at: number, room: number): number {
+    const pf = this.pf;
+    if (method === ForwardMethod.FullNat) {
+      return xmitFullNatOut(buf, pf, hop, vaddr, 0, vport, this.scratchB, 0, conns.cport(slot), dst, at, room);
+    }
+    return xmitNatOut(buf, pf, hop, vaddr, 0, vport, dst, at, room);
   }
 
   /**
@@ -596,8 +674,8 @@ export class Engine implements ExpiryHandler, ReplyMatcher {
     return this.services.services[this.dests.service[d]].proto;
   }
 
-  /** Expires an entry before its time (conn_reuse_mode) . */
-  private expireNow(conns: ConnTable, slot: number): void {
+  /** Expires an entry before its time (conn_reuse_mode, expire_nodest_conn; also engine-control.ts's sweep). */
+  expireNow(conns: ConnTable, slot: number): void {
     this.releaseConnection(conns, slot);
     conns.remove(slot);
   }

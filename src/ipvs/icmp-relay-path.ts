@@ -56,14 +56,17 @@ export class IcmpRelayPath {
     if (!icmpChecksumOk(buf, pf)) return e.drop(DropReason.BadIcmpChecksum);
     const d = conns.dest(slot);
     const dests = e.dests;
-    if ((dests.flags[d] & DEST_AVAILABLE) === 0) return e.drop(DropReason.DestinationGone);
+    // Neither ip_vs_in_icmp nor ip_vs_out_icmp asks whether the real server is still there: an
+    // error about a deleted one's connection is relayed all the same (whatever expire_nodest_conn
+    // says), and counted only while the server is available or drain_nodest_conn keeps it going.
+    const counted = (dests.flags[d] & DEST_AVAILABLE) !== 0 || e.sysctls.drain_nodest_conn !== 0;
     if (!out.hasSlot()) return e.drop(DropReason.OutputFull);
     const method = conns.flags(slot) & CONN_METHOD_MASK;
     const rw = this.rewrite.clear();
     let hop: NextHop | null;
     let n: number;
     if (fromClient) {
-      e.countPacket(d, ST_INPKTS, ST_INBYTES, pf.ipTotalLen);
+      if (counted) e.countPacket(d, ST_INPKTS, ST_INBYTES, pf.ipTotalLen);
       hop = e.destHop[d];
       if (hop === null) return e.drop(DropReason.NoRoute);
       const rs = e.destAddrBytes[d];
@@ -98,7 +101,7 @@ export class IcmpRelayPath {
           n = -DropReason.NoRoute;
       }
     } else {
-      e.countPacket(d, ST_OUTPKTS, ST_OUTBYTES, pf.ipTotalLen);
+      if (counted) e.countPacket(d, ST_OUTPKTS, ST_OUTBYTES, pf.ipTotalLen);
       const vaddr = this.vaddr;
       conns.copyAddr(conns.vaddrAt(slot), vaddr);
       rw.outerSrc = vaddr;

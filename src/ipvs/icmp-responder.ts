@@ -39,7 +39,9 @@ export class IcmpResponder {
 
   /**
    * Fragmentation Needed (IPv4 with DF) or Packet Too Big (IPv6) carrying `mtu`. An IPv4 packet
-   * without DF gets no error (the kernel would fragment it; uvs drops it, see docs/forwarding.md).
+   * without DF gets no error: the engine sends it as fragments (src/xmit/ipv4-fragmenter.ts), as
+   * the kernel does; it only comes here when it can not be, e.g. inside an IPv6 tunnel (4in6),
+   * and is then dropped unanswered (docs/forwarding.md, "Fragmentation on output").
    */
   tooBig(buf: Uint8Array, pf: ParsedFrame, mtu: number, quoteTtlDecremented: boolean, fromDestination: boolean, now: number,
     out: OutputBatch, cause: number): boolean {

@@ -34,11 +34,18 @@ export interface EngineSummary {
   droppedTotal: number;
   /**
    * ICMP errors the director sent itself (included in `out`): for frames dropped as ttl-exceeded,
-   * too-big or no-destination. So in + icmpSent = out + droppedTotal. icmpRateLimited: errors the
-   * rate limit held back.
+   * too-big or no-destination. So in + icmpSent + fragmentsExtra = out + droppedTotal.
+   * icmpRateLimited: errors the rate limit held back.
    */
   icmpSent: number;
   icmpRateLimited: number;
+  /**
+   * IPv4 packets longer than their egress MTU with DF clear, sent as fragments (the kernel's
+   * FragOKs), and the frames that added beyond one per such packet: `out` counts every fragment
+   * sent, as an interface's transmit counter would.
+   */
+  fragmentedPackets: number;
+  fragmentsExtra: number;
   connections: number;
   liveConnections: number;
   /** Keyed "IP:port" ("[IPv6]:port"); a real server in several services is summed. */
@@ -102,6 +109,8 @@ export function summarize(built: BuiltEngine): EngineSummary {
     droppedTotal,
     icmpSent: engine.icmp.sent,
     icmpRateLimited: engine.icmp.limiter.limited,
+    fragmentedPackets: engine.fragmenter.packets,
+    fragmentsExtra: engine.fragmenter.extraFrames,
     connections: engine.connectionsCreated,
     liveConnections: engine.conns4.count + engine.conns6.count,
     perRealServer,

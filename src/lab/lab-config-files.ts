@@ -1,8 +1,10 @@
 /**
  * The two files the lab's director starts from: the rules (ipvsadm -S -n lines, as `uvs director
  * --rules` loads them) and the director file (its links with the MACs the kernel gave the veths,
- * its addresses and its default route; no neighbour lines: the director resolves those itself).
+ * its addresses and its default route; no neighbour lines: the director resolves those itself;
+ * the `sysctl` lines of `uvs lab up --sysctl`).
  */
+import { SYSCTL_NAMES, type Sysctls } from '../ipvs/sysctls';
 import {
   DIRECTOR_BACK_ADDR,
   DIRECTOR_FRONT_ADDR,
@@ -50,7 +52,7 @@ export interface DirectorMacs {
   eth1: DirectorLink;
 }
 
-export function directorText(spec: LabSpec, macs: DirectorMacs): string {
+export function directorText(spec: LabSpec, macs: DirectorMacs, sysctls: Partial<Sysctls> = {}): string {
   const lines = [
     `# uvs lab ${spec.name}: the director's links as the lab made them (written by uvs lab up)`,
     `link eth0 mac ${macs.eth0.mac} mtu ${macs.eth0.mtu}`,
@@ -62,5 +64,9 @@ export function directorText(spec: LabSpec, macs: DirectorMacs): string {
     for (const laddr of FULLNAT_LADDRS) lines.push(`addr ${laddr}/${PREFIX_LEN} dev eth1`);
   }
   lines.push(`route default via ${ROUTER_FRONT_ADDR} dev eth0`);
+  for (const name of SYSCTL_NAMES) {
+    const value = sysctls[name];
+    if (value !== undefined) lines.push(`sysctl ${name} ${value}`);
+  }
   return lines.join('\n') + '\n';
 }

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import { loadDirector } from '../control/director-file';
 import { loadRules } from '../control/rules-file';
+import type { Sysctls } from '../ipvs/sysctls';
 import { schedulerNames } from '../sched/registry';
 import { LabError } from './lab-error';
 import { LAB_ROOT, labFile, labSpec, type LabMode, type LabSpec } from './lab-plan';
@@ -23,6 +24,8 @@ export interface LabUpOptions {
   scheduler: string;
   /** False for --no-director: everything but the director. */
   director: boolean;
+  /** --sysctl NAME=VALUE: `sysctl` lines of the director file (default: none, the kernel's defaults). */
+  sysctls?: Partial<Sysctls>;
 }
 
 export function labUp(opts: LabUpOptions): LabState {
@@ -42,7 +45,7 @@ export function labUp(opts: LabUpOptions): LabState {
   const state = newLabState(spec, opts.director);
   try {
     writeLabState(state);
-    build(spec, state);
+    build(spec, state, opts.sysctls ?? {});
     state.complete = true;
     writeLabState(state);
     return state;
@@ -52,9 +55,9 @@ export function labUp(opts: LabUpOptions): LabState {
   }
 }
 
-function build(spec: LabSpec, state: LabState): void {
+function build(spec: LabSpec, state: LabState, sysctls: Partial<Sysctls>): void {
   buildTopology(spec);
-  writeConfigFiles(spec);
+  writeConfigFiles(spec, sysctls);
   const record = (p: LabState['processes'][number]): void => {
     state.processes.push(p);
     writeLabState(state);
@@ -65,7 +68,7 @@ function build(spec: LabSpec, state: LabState): void {
 }
 
 /** Writes DIR/rules and DIR/director, each checked by the loader the director uses. */
-function writeConfigFiles(spec: LabSpec): void {
+function writeConfigFiles(spec: LabSpec, sysctls: Partial<Sysctls>): void {
   const rulesFile = labFile(spec, 'rules');
   const rules = rulesText(spec);
   loadRules(rules, rulesFile, { schedulers: schedulerNames() });
@@ -73,7 +76,7 @@ function writeConfigFiles(spec: LabSpec): void {
 
   const directorFile = labFile(spec, 'director');
   const link = (dev: string): DirectorLink => ({ mac: linkMac(spec.namespaces.director, dev), mtu: linkMtu(spec.namespaces.director, dev) });
-  const director = directorText(spec, { eth0: link('eth0'), eth1: link('eth1') });
+  const director = directorText(spec, { eth0: link('eth0'), eth1: link('eth1') }, sysctls);
   loadDirector(director, directorFile);
   fs.writeFileSync(directorFile, director);
 }

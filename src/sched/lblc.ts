@@ -14,6 +14,9 @@
  * Expiry is the cache's periodic timer (locality-cache.ts), driven by the packet's clock.
  * Configuration changes need no hook (the kernel has none for lblc).
  *
+ * Addresses are matched whole (all 128 bits for an IPv6 service, SchedPacket.dstAddr), as the kernel
+ * does; only the bucket comes from the 32-bit fold.
+ *
  * State: a LocalityCache (keys, last use, chains) plus the cached dest id per slot. uvs gives a
  * re-added dest a new id, so an entry for a deleted dest never becomes valid again (in the kernel
  * the same dest object is revived); it is replaced at its next use, which is what the kernel does
@@ -31,14 +34,14 @@ export class LocalityLeastConnection implements Scheduler, LocalityEntryOwner {
   private readonly dest: Int32Array;
 
   constructor(private readonly svc: SchedService, options: LocalityCacheOptions = {}) {
-    this.cache = new LocalityCache(this, options);
+    this.cache = new LocalityCache(this, options, svc.af);
     this.dest = new Int32Array(this.cache.capacity);
   }
 
   schedule(pkt: SchedPacket): number {
     const cache = this.cache;
     cache.advance(pkt.now);
-    const slot = cache.find(pkt.dstKey);
+    const slot = cache.find(pkt.dstKey, pkt.dstAddr);
     if (slot >= 0) {
       cache.lastUse[slot] = pkt.now;
       const d = this.dest[slot];
@@ -50,7 +53,7 @@ export class LocalityLeastConnection implements Scheduler, LocalityEntryOwner {
     const pick = pickLeastLoaded(this.svc);
     if (pick < 0) return -1;
     if (slot < 0) {
-      const added = cache.add(pkt.dstKey, pkt.now);
+      const added = cache.add(pkt.dstKey, pkt.now, pkt.dstAddr);
       if (added >= 0) this.dest[added] = pick;
     } else if (this.dest[slot] !== pick) {
       this.dest[slot] = pick;
@@ -60,9 +63,12 @@ export class LocalityLeastConnection implements Scheduler, LocalityEntryOwner {
     return pick;
   }
 
-  /** The dest cached for a folded destination address, or -1 (diagnostics and tests). */
-  cachedDest(dstKey: number): number {
-    const slot = this.cache.find(dstKey);
+  /**
+   * The dest cached for a destination address (its fold and, for an IPv6 service, its four words as
+   * in SchedPacket.dstAddr), or -1 (diagnostics and tests).
+   */
+  cachedDest(dstKey: number, dstAddr?: Uint32Array): number {
+    const slot = this.cache.find(dstKey, dstAddr);
     return slot < 0 ? -1 : this.dest[slot];
   }
 

@@ -23,6 +23,9 @@
  * sets that hold it (set_min skips it, set_max may still remove it); uvs gives a re-added dest a
  * new id, so the old member never becomes AVAILABLE again (the kernel would revive it).
  *
+ * Addresses are matched whole (all 128 bits for an IPv6 service, SchedPacket.dstAddr), as the kernel
+ * does; only the bucket comes from the 32-bit fold.
+ *
  * State: a LocalityCache plus, per slot, the set's first member, size and lastmod. Members live in
  * a preallocated pool of (dest id, next) links; when the pool is exhausted a member is not added
  * (the kernel's failed GFP_ATOMIC allocation: the decision still stands).
@@ -54,7 +57,7 @@ export class LocalityReplicatedLeastConnection implements Scheduler, LocalityEnt
   private memberHighWater = 0;
 
   constructor(private readonly svc: SchedService, options: LblcrOptions = {}) {
-    this.cache = new LocalityCache(this, options);
+    this.cache = new LocalityCache(this, options, svc.af);
     const cap = this.cache.capacity;
     const members = options.memberCapacity ?? 2 * cap;
     if (!Number.isSafeInteger(members) || members < 1) {
@@ -72,7 +75,7 @@ export class LocalityReplicatedLeastConnection implements Scheduler, LocalityEnt
     const cache = this.cache;
     const now = pkt.now;
     cache.advance(now);
-    const slot = cache.find(pkt.dstKey);
+    const slot = cache.find(pkt.dstKey, pkt.dstAddr);
     if (slot >= 0) {
       cache.lastUse[slot] = now;
       const m = this.setMin(slot);
@@ -88,7 +91,7 @@ export class LocalityReplicatedLeastConnection implements Scheduler, LocalityEnt
     }
     const pick = pickLeastLoaded(this.svc);
     if (pick < 0) return -1;
-    const added = cache.add(pkt.dstKey, now);
+    const added = cache.add(pkt.dstKey, now, pkt.dstAddr);
     if (added >= 0) {
       this.setHead[added] = -1;
       this.setSize[added] = 0;
@@ -115,18 +118,21 @@ export class LocalityReplicatedLeastConnection implements Scheduler, LocalityEnt
     this.setSize[slot] = 0;
   }
 
-  /** The set cached for a folded destination address, newest member first; null when none (allocates: diagnostics and tests). */
-  members(dstKey: number): number[] | null {
-    const slot = this.cache.find(dstKey);
+  /**
+   * The set cached for a destination address (fold, and for an IPv6 service its four words),
+   * newest member first; null when none (allocates: diagnostics and tests).
+   */
+  members(dstKey: number, dstAddr?: Uint32Array): number[] | null {
+    const slot = this.cache.find(dstKey, dstAddr);
     if (slot < 0) return null;
     const out: number[] = [];
     for (let e = this.setHead[slot]; e >= 0; e = this.memberNext[e]) out.push(this.memberDest[e]);
     return out;
   }
 
-  /** The set's last modification time for a folded destination address, or -1 (diagnostics and tests). */
-  lastModified(dstKey: number): number {
-    const slot = this.cache.find(dstKey);
+  /** The set's last modification time for a destination address (as for members), or -1 (diagnostics and tests). */
+  lastModified(dstKey: number, dstAddr?: Uint32Array): number {
+    const slot = this.cache.find(dstKey, dstAddr);
     return slot < 0 ? -1 : this.lastMod[slot];
   }
 

@@ -30,9 +30,14 @@
  * free list); the owning scheduler keeps its per-slot payload (dest id or dest set) in its own
  * arrays and hears of every expired slot through `LocalityEntryOwner`. When all `capacity` slots are
  * in use a new address is not cached (the kernel's failed GFP_ATOMIC allocation: the decision is
- * still returned). Keys are the 32-bit folded address (SchedPacket.dstKey): for IPv4 that is the
- * address itself; two IPv6 addresses with the same fold share one entry (the kernel compares the
- * full address, which the scheduler contract does not carry).
+ * still returned).
+ *
+ * Addresses: as in the kernel, the bucket is hash_32 of the 32-bit fold (SchedPacket.dstKey) and an
+ * entry matches on the WHOLE address (ip_vs_addr_equal). For an IPv4 service the fold is the address,
+ * so the key alone is compared (one word per slot, nothing more stored). An IPv6 cache also keeps the
+ * four address words of each slot (SchedPacket.dstAddr) and compares all 128 bits after the key, so
+ * two addresses with the same fold are two entries of one bucket. (Given no words - a hand-built
+ * packet without dstAddr - an IPv6 lookup falls back to matching the fold.)
  */
 
 /** Buckets of the kernel's table (CONFIG_IP_VS_LBLC_TAB_BITS = 10). */
@@ -80,8 +85,12 @@ export class LocalityCache {
   readonly expirationMs: number;
   readonly maxSize: number;
   readonly capacity: number;
+  /** 1 (IPv4: the key is the address) or 4 (IPv6: `addr` holds the whole address of each slot). */
+  readonly addressWords: number;
   /** Folded destination address of each slot. */
   readonly keys: Uint32Array;
+  /** IPv6 caches: the four host-order address words of slot s at [4s, 4s+4); empty for IPv4. */
+  readonly addr: Uint32Array;
   /** Last use of each slot, engine milliseconds. */
   readonly lastUse: Float64Array;
   /** Bucket chain link of a used slot, free-list link of a free one; -1 ends both. */
@@ -96,7 +105,8 @@ export class LocalityCache {
   private counter = 1;
   private nextRun = LOCALITY_CHECK_INTERVAL_MS;
 
-  constructor(private readonly owner: LocalityEntryOwner, options: LocalityCacheOptions = {}) {
+  /** `af` is the service's address family (SchedService.af): 6 makes entries match on all 128 bits. */
+  constructor(private readonly owner: LocalityEntryOwner, options: LocalityCacheOptions = {}, af = 4) {
     const expiration = options.expirationMs ?? LOCALITY_DEFAULT_EXPIRATION_MS;
     if (!Number.isFinite(expiration) || expiration < 0) {
       throw new Error(`locality cache: expirationMs must be a number >= 0, got ${expiration}`);
@@ -104,7 +114,9 @@ export class LocalityCache {
     this.expirationMs = expiration;
     this.maxSize = checkInteger('maxSize', options.maxSize ?? LOCALITY_DEFAULT_MAX_SIZE, 2);
     this.capacity = checkInteger('capacity', options.capacity ?? LOCALITY_DEFAULT_CAPACITY, 1);
+    this.addressWords = af === 6 ? 4 : 1;
     this.keys = new Uint32Array(this.capacity);
+    this.addr = new Uint32Array(this.addressWords === 4 ? 4 * this.capacity : 0);
     this.lastUse = new Float64Array(this.capacity);
     this.link = new Int32Array(this.capacity);
   }
@@ -119,17 +131,30 @@ export class LocalityCache {
     return this.kernelCount;
   }
 
-  /** The slot cached for `key` (a folded address), or -1. */
-  find(key: number): number {
+  /**
+   * The slot cached for the address with fold `key` and, in an IPv6 cache, whole address `words`
+   * (four host-order words); -1 when none.
+   */
+  find(key: number, words?: Uint32Array): number {
     const k = key >>> 0;
     for (let s = this.heads[localityBucket(k)]; s >= 0; s = this.link[s]) {
-      if (this.keys[s] === k) return s;
+      if (this.keys[s] === k && (this.addressWords === 1 || words === undefined || this.sameAddress(s, words))) return s;
     }
     return -1;
   }
 
-  /** Caches `key` (not cached yet) with last use `now`; the slot, or -1 when every slot is taken. */
-  add(key: number, now: number): number {
+  /** Slot s of an IPv6 cache holds `words`. */
+  private sameAddress(s: number, words: Uint32Array): boolean {
+    const a = this.addr;
+    const o = 4 * s;
+    return a[o] === words[0] && a[o + 1] === words[1] && a[o + 2] === words[2] && a[o + 3] === words[3];
+  }
+
+  /**
+   * Caches the address (fold `key`, whole address `words` as for find; not cached yet) with last
+   * use `now`; the slot, or -1 when every slot is taken.
+   */
+  add(key: number, now: number, words?: Uint32Array): number {
     let slot = this.freeHead;
     if (slot >= 0) this.freeHead = this.link[slot];
     else if (this.highWater < this.capacity) slot = this.highWater++;
@@ -137,6 +162,17 @@ export class LocalityCache {
     const k = key >>> 0;
     const bucket = localityBucket(k);
     this.keys[slot] = k;
+    if (this.addressWords === 4) {
+      const o = 4 * slot;
+      if (words !== undefined) {
+        this.addr[o] = words[0];
+        this.addr[o + 1] = words[1];
+        this.addr[o + 2] = words[2];
+        this.addr[o + 3] = words[3];
+      } else {
+        this.addr.fill(0, o, o + 4);
+      }
+    }
     this.lastUse[slot] = now;
     this.link[slot] = this.heads[bucket];
     this.heads[bucket] = slot;

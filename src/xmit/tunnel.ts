@@ -29,8 +29,10 @@ const MAX_IP_LEN = 0xffff;
  * advanced only when the frame is actually written.
  *
  * Returns the frame length or -DropReason: NoRoute (no director address of the real server's
- * family on the egress link), TtlExceeded, TooBig (outer packet longer than the egress MTU,
- * whatever the DF bit: fragmentation is not done yet), OutputFull.
+ * family on the egress link), TtlExceeded, TooBig (outer packet longer than hop's MTU, whatever
+ * the DF bit; nothing written, the ID counter untouched), OutputFull. Fragmenting is the caller's
+ * job: for an IPv4 outer header with DF clear the engine calls again towards a hop without an
+ * MTU limit (Ipv4Fragmenter.unbounded) and cuts the whole outer packet (src/xmit/ipv4-fragmenter.ts).
  */
 export function xmitIpip(
   src: Uint8Array,

@@ -121,6 +121,7 @@ export class HostileRunner {
     const outBefore = e.framesOut;
     const dropsBefore = this.dropsTotal();
     const answersBefore = e.icmp.sent;
+    const extraBefore = e.fragmenter.extraFrames;
     let sent: boolean;
     const t0 = this.timeEngine ? performance.now() : 0;
     try {
@@ -137,15 +138,17 @@ export class HostileRunner {
     // A frame the director answers with an ICMP error (TTL expired, too big, no destination) is
     // dropped and counted by reason, and the answer is transmitted: in + answers = out + dropped.
     const answered = e.icmp.sent - answersBefore;
+    // A packet sent as IPv4 fragments is one frame per fragment: extra counts those beyond the first.
+    const extra = e.fragmenter.extraFrames - extraBefore;
     const ok =
       e.drops[0] === 0 &&
       e.framesIn === inBefore + 1 &&
-      e.framesIn + e.icmp.sent === e.framesOut + drops &&
+      e.framesIn + e.icmp.sent + e.fragmenter.extraFrames === e.framesOut + drops &&
       (answered === 1
         ? sent && e.framesOut === outBefore + 1 && drops === dropsBefore + 1 && out.count === 1
         : answered === 0 &&
           (sent
-            ? e.framesOut === outBefore + 1 && drops === dropsBefore && out.count === 1
+            ? e.framesOut === outBefore + 1 + extra && drops === dropsBefore && out.count === 1 + extra
             : e.framesOut === outBefore && drops === dropsBefore + 1 && out.count === 0));
     if (!ok) {
       this.accounting++;
@@ -157,6 +160,13 @@ export class HostileRunner {
     }
     if (!sent || out.count === 0) return sent;
     this.transmitted++;
+    for (let i = 1; i < out.count; i++) {
+      const fragmentBad = checkOutputFrame(out.frameBuf[i], out.off[i], out.len[i], status);
+      if (fragmentBad !== null) {
+        this.malformed++;
+        this.problem(`malformed output frame ${i + 1} (${fragmentBad}): ${hex(out.frameBuf[i], out.off[i], out.len[i])}`, this.inputCopy, 0, keep);
+      }
+    }
     const ob = out.frameBuf[0];
     const oo = out.off[0];
     const ol = out.len[0];
