@@ -280,6 +280,20 @@ export class ConnTable {
   }
 
   /**
+   * Loads what lookupIn will read first for this client (the bucket head and its record) and
+   * returns a word of it, so a caller can touch a whole batch before processing it: the loads of
+   * different frames are independent, so the CPU overlaps their cache misses, where lookupIn alone
+   * waits for each in turn. No state changes; any value is harmless.
+   */
+  touchIn(proto: number, buf: Uint8Array, srcOff: number, sport: number): number {
+    const head = this.buckets[this.hashBuf(proto, buf, srcOff, sport)];
+    if (head < 0) return 0;
+    // A record may straddle two cache lines: its first and last words bring in both.
+    const p = this.p(head);
+    return this.i32[p - 2 * this.addrWords] ^ this.i32[p + F_LADDR];
+  }
+
+  /**
    * Persistence template lookup: key (proto, masked client at buf[caddrOff], client port 0,
    * virtual address at buf[vaddrOff], vport). Returns a slot or -1.
    */

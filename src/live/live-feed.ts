@@ -6,13 +6,15 @@
  * is the batch's memory given back to its port (queued frames may point into it).
  *
  * Per frame the loop itself adds two byte reads (is it ARP, for the neighbour resolver?) and a
- * flag test (finish a checksum the sender left to hardware?); nothing is allocated.
+ * flag test (finish a checksum the sender left to hardware?); nothing is allocated. Before that,
+ * one pass over the batch touches the memory the connection lookups will read (LookupWarmer).
  *
  * Clock: frames carry the kernel's receive time (CLOCK_REALTIME); between frames a timer moves
  * the engine's clock on the wall clock, so connections expire on an idle director too.
  */
 import type { Engine } from '../ipvs/engine';
 import { OutputBatch } from '../ipvs/frame-batch';
+import { LookupWarmer } from '../ipvs/lookup-warmer';
 import { RX_CSUM_PARTIAL, type Port, type RxBatch } from '../io/port';
 import { arpMessageAt } from '../wire/arp';
 import { finishPartialChecksum } from '../wire/partial-checksum';
@@ -49,6 +51,7 @@ export class LiveFeed {
   private readonly touched: Uint8Array;
   private readonly ports: readonly (Port | null)[];
   private readonly engine: Engine;
+  private readonly warmer: LookupWarmer;
   private clock: NodeJS.Timeout | null = null;
   private readonly pending: boolean[];
   private running = false;
@@ -56,6 +59,7 @@ export class LiveFeed {
 
   constructor(private readonly opts: LiveFeedOptions) {
     this.engine = opts.engine;
+    this.warmer = new LookupWarmer(opts.engine.conns4, opts.engine.conns6);
     this.ports = opts.ports;
     this.touched = new Uint8Array(opts.ports.length);
     this.pending = opts.ports.map(() => false);
@@ -125,6 +129,7 @@ export class LiveFeed {
     out.allowInPlace = true;
     this.counters.batches++;
     this.counters.framesIn += b.count;
+    for (let j = 0; j < b.count; j++) this.warmer.warm(buf, b.off[j], b.len[j]);
     for (let j = 0; j < b.count; j++) {
       const off = b.off[j];
       const len = b.len[j];
