@@ -39,6 +39,23 @@ describe('LookupWarmer', () => {
       { numRuns: 5000 },
     );
     for (const f of flows(50)) for (let len = 0; len <= f.length; len++) warmer.warm(f, 0, len);
+    // The batch form over a ring-like buffer, offsets past its end included.
+    const ring = new Uint8Array(4096);
+    const all = flows(20);
+    const off = new Int32Array(all.length + 2);
+    const len = new Int32Array(all.length + 2);
+    let at = 0;
+    all.forEach((f, i) => {
+      ring.set(f, at);
+      off[i] = at;
+      len[i] = f.length;
+      at += f.length;
+    });
+    off[all.length] = ring.length - 10;
+    len[all.length] = 60;
+    off[all.length + 1] = ring.length + 100;
+    len[all.length + 1] = 0;
+    warmer.warmBatch(ring, off, len, off.length);
     assert.equal(JSON.stringify(h.summary()), before);
     assert.equal(engine.conns4.count + engine.conns6.count, 100);
   });
@@ -48,8 +65,19 @@ describe('LookupWarmer', () => {
     const warmed = new EngineHarness(RULES, DIRECTOR);
     const warmer = new LookupWarmer(warmed.built.engine.conns4, warmed.built.engine.conns6);
     const batch = flows(300);
+    const ring = new Uint8Array(batch.reduce((n, f) => n + f.length, 0));
+    const off = new Int32Array(batch.length);
+    const len = new Int32Array(batch.length);
     for (let round = 0; round < 3; round++) {
-      for (const f of batch) warmer.warm(f, 0, f.length);
+      let at = 0;
+      batch.forEach((f, i) => {
+        ring.set(f, at);
+        off[i] = at;
+        len[i] = f.length;
+        at += f.length;
+      });
+      if (round === 1) warmer.warmBatch(ring, off, len, batch.length);
+      else for (const f of batch) warmer.warm(f, 0, f.length);
       for (const f of batch) {
         assert.deepEqual(warmed.send(f, round), plain.send(f, round));
       }

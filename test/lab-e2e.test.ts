@@ -8,7 +8,9 @@
  *   right; UDP datagrams are answered by every real server;
  * - long transfers complete with every byte intact (a checked HTTP body, iperf3);
  * - a real server set to weight 0 mid-run gets no new connections while its established transfer
- *   finishes; a removed one gets no new connections.
+ *   finishes; one removed mid-run (the labs run with `sysctl drain_nodest_conn 1`; the kernel's
+ *   default, where its connections stop, is shown in lab-remove-dest.test.ts) gets no new
+ *   connections while its established transfer finishes too.
  * Every namespace and process is removed by `uvs lab down`, also when a test fails.
  */
 import { strict as assert } from 'node:assert';
@@ -60,7 +62,7 @@ for (const mode of MODES) {
     const work = tempDir(`e2e-${mode}`);
 
     before(function () {
-      lab = labUp(name, mode, RS_COUNT, 'wrr');
+      lab = labUp(name, mode, RS_COUNT, 'wrr', '--sysctl', 'drain_nodest_conn=1');
     });
 
     after(() => {
@@ -167,7 +169,7 @@ for (const mode of MODES) {
       assert.ok(received >= sent * 0.75 && received <= sent, `iperf3: ${received} of ${sent} bytes received`);
     });
 
-    it('weight 0 mid-run: no new connections, the established transfer finishes; removed: no new connections', async () => {
+    it('weight 0 mid-run, then removed mid-run: no new connections, the established transfers finish', async () => {
       const stream = new BackgroundClient(lab.clientNamespace, 'stream', url('/stream/4000000/3000'));
       try {
         await stream.waitForLines(1, 10_000);
@@ -192,6 +194,26 @@ for (const mode of MODES) {
         assert.doesNotMatch(uvsadm(lab.socket, '-L', '-n', '-t', svc()), new RegExp(`${rs.address.replace(/\./g, '\\.')}:${rs.port}`));
       } finally {
         await stream.done(5000);
+      }
+
+      // Removed mid-transfer: a stream to one of the servers left, then that server deleted.
+      const second = new BackgroundClient(lab.clientNamespace, 'stream', url('/stream/4000000/3000'));
+      try {
+        await second.waitForLines(1, 10_000);
+        const removed = (second.lines[0] as Transfer).name as string;
+        const rs = lab.realServers.find((x) => x.name === removed);
+        assert.ok(rs !== undefined, `the second stream came from ${removed}`);
+        uvsadm(lab.socket, '-d', '-t', svc(), '-r', `${rs.address}:${rs.port}`);
+        const during = client<Counts>(lab.clientNamespace, 'http-many', url(), '30');
+        assert.deepEqual(during.failures, []);
+        assert.equal(during.counts[removed], undefined, `${removed} got new connections after it was removed`);
+        await second.waitForLines(2, 30_000);
+        const end = second.lines[1] as Transfer;
+        assert.equal(end.error, undefined, end.error);
+        assert.equal(end.bytes, 4000000);
+        assert.equal(end.mismatchAt, -1);
+      } finally {
+        await second.done(5000);
       }
     });
   });

@@ -280,16 +280,20 @@ export class ConnTable {
   }
 
   /**
-   * Loads what lookupIn will read first for this client (the bucket head and its record) and
-   * returns a word of it, so a caller can touch a whole batch before processing it: the loads of
-   * different frames are independent, so the CPU overlaps their cache misses, where lookupIn alone
-   * waits for each in turn. No state changes; any value is harmless.
+   * The first slot of the hash chain lookupIn walks for this client, or -1: one bucket read, for
+   * callers that touch a whole batch's lookups before processing it (LookupWarmer). No state
+   * changes.
    */
-  touchIn(proto: number, buf: Uint8Array, srcOff: number, sport: number): number {
-    const head = this.buckets[this.hashBuf(proto, buf, srcOff, sport)];
-    if (head < 0) return 0;
-    // A record may straddle two cache lines: its first and last words bring in both.
-    const p = this.p(head);
+  chainHead(proto: number, buf: Uint8Array, srcOff: number, sport: number): number {
+    return this.buckets[this.hashBuf(proto, buf, srcOff, sport)];
+  }
+
+  /**
+   * Loads the record at `slot` (its first and last words: a record may straddle two cache lines)
+   * and returns a word of it; any slot below the capacity is harmless to read.
+   */
+  touchSlot(slot: number): number {
+    const p = this.p(slot);
     return this.i32[p - 2 * this.addrWords] ^ this.i32[p + F_LADDR];
   }
 

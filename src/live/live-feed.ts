@@ -129,7 +129,7 @@ export class LiveFeed {
     out.allowInPlace = true;
     this.counters.batches++;
     this.counters.framesIn += b.count;
-    for (let j = 0; j < b.count; j++) this.warmer.warm(buf, b.off[j], b.len[j]);
+    this.warmer.warmBatch(buf, b.off, b.len, b.count);
     for (let j = 0; j < b.count; j++) {
       const off = b.off[j];
       const len = b.len[j];

@@ -5,7 +5,8 @@ import { ETH_HLEN } from '../wire/ethernet';
 import { IPV4_CHECK, IPV4_DADDR, IPV4_MIN_HLEN, IPV4_SADDR, IPV4_TTL } from '../wire/ipv4';
 import { IPPROTO_TCP, IPPROTO_UDP, ParsedFrame } from '../wire/parsed-frame';
 import { TCP_CHECK, TCP_DPORT, TCP_SPORT } from '../wire/tcp';
-import { UDP_CHECK } from '../wire/udp';
+import { UDP_CHECK, UDP_HLEN, UDP_LEN } from '../wire/udp';
+import { transportChecksum } from '../wire/checksum';
 import { rewriteEndpoints } from './endpoint-rewrite';
 import { frameView } from './frame-view';
 import { copyPacket } from './copy-packet';
@@ -31,14 +32,17 @@ const enum Nat {
   L4Sport = 0,
   L4Dport = 2,
   TcpCheck = 16,
+  UdpLen = 4,
   UdpCheck = 6,
+  UdpHlen = 8,
 }
 void ([
   Nat.EthHlen, Nat.Ip4Ttl, Nat.Ip4Check, Nat.Ip4Saddr, Nat.Ip4Daddr, Nat.Ip4Hlen, Nat.ProtoTcp, Nat.ProtoUdp,
-  Nat.L4Sport, Nat.L4Dport, Nat.TcpCheck, Nat.UdpCheck,
+  Nat.L4Sport, Nat.L4Dport, Nat.TcpCheck, Nat.UdpLen, Nat.UdpCheck, Nat.UdpHlen,
 ] satisfies [
   typeof ETH_HLEN, typeof IPV4_TTL, typeof IPV4_CHECK, typeof IPV4_SADDR, typeof IPV4_DADDR, typeof IPV4_MIN_HLEN,
-  typeof IPPROTO_TCP, typeof IPPROTO_UDP, typeof TCP_SPORT, typeof TCP_DPORT, typeof TCP_CHECK, typeof UDP_CHECK,
+  typeof IPPROTO_TCP, typeof IPPROTO_UDP, typeof TCP_SPORT, typeof TCP_DPORT, typeof TCP_CHECK, typeof UDP_LEN,
+  typeof UDP_CHECK, typeof UDP_HLEN,
 ]);
 
 /**
@@ -76,7 +80,7 @@ export function xmitTranslated(
     Math.floor(outOff) === outOff
   ) {
     const v = frameView(out);
-    if (v !== null && translateInPlace4(v, pf, sAddr, sAddrOff, sPort, dAddr, dAddrOff, dPort)) {
+    if (v !== null && translateInPlace4(v, out, pf, sAddr, sAddrOff, sPort, dAddr, dAddrOff, dPort)) {
       writePreparedEthernet(v, outOff, hop, Nat.EthPIp);
       return Nat.EthHlen + ipLen;
     }
@@ -90,15 +94,17 @@ export function xmitTranslated(
 
 /**
  * What rewriteEndpoints (shift 0) and decrementTtl do to the IPv4 packet described by pf (IHL 5,
- * not a fragment), done on 16- and 32-bit words of v: returns false, having changed nothing,
- * unless the packet is TCP or UDP with a checksum (the incremental cases) and its header really
- * has IHL 5. The transport checksum takes all the changed words in one RFC 1624 sum: for ones'
- * complement sums, adjusting once for all the words gives the same result as adjusting word by
- * word (each intermediate fold keeps the value modulo 0xffff and non-zero once non-zero). The
+ * not a fragment), done on 16- and 32-bit words of v (a view of buf): returns false, having
+ * changed nothing, unless the packet is TCP or UDP and its header really has IHL 5. The transport
+ * checksum takes all the changed words in one RFC 1624 sum: for ones' complement sums, adjusting
+ * once for all the words gives the same result as adjusting word by word (each intermediate fold
+ * keeps the value modulo 0xffff and non-zero once non-zero). A UDP datagram sent without a
+ * checksum gets one summed in full over its UDP length, as IPVS does (and rewriteEndpoints). The
  * IPv4 header checksum is then summed in full over the ten words, as setIpv4HeaderChecksum does.
  */
 function translateInPlace4(
   v: DataView<ArrayBufferLike>,
+  buf: Uint8Array,
   pf: ParsedFrame,
   sAddr: Uint8Array | null,
   sAddrOff: number,
@@ -117,8 +123,10 @@ function translateInPlace4(
   // Everything touched lies in the IP packet, which forwardVerdict found inside the buffer.
   if (l4 !== l3 + Nat.Ip4Hlen || checkOff + 2 > l3 + pf.ipTotalLen) return false;
   const check = v.getUint16(checkOff);
-  // UDP without a checksum is summed in full by rewriteEndpoints.
-  if (proto === Nat.ProtoUdp && check === 0) return false;
+  // UDP without a checksum: summed in full below, over its own length (within the IP payload).
+  const fullUdp = proto === Nat.ProtoUdp && check === 0;
+  const udpLen = fullUdp ? v.getUint16(l4 + Nat.UdpLen) : 0;
+  if (fullUdp && (udpLen < Nat.UdpHlen || l4 + udpLen > l3 + pf.ipTotalLen)) return false;
   const verTosLen = v.getUint32(l3 + Nat.Ip4VerTosLen);
   if (((verTosLen >>> 24) & 0x0f) !== Nat.Ip4Hlen >>> 2) return false;
 
@@ -150,7 +158,9 @@ function translateInPlace4(
   // At most 11 words: two end-around folds reach 16 bits.
   sum = (sum & 0xffff) + (sum >>> 16);
   sum = (sum & 0xffff) + (sum >>> 16);
-  let newCheck = ~sum & 0xffff;
+  let newCheck = fullUdp
+    ? transportChecksum(buf, l3 + Nat.Ip4Saddr, l3 + Nat.Ip4Daddr, 4, Nat.ProtoUdp, l4, udpLen, Nat.UdpCheck)
+    : ~sum & 0xffff;
   // A UDP checksum of 0 would mean "none": it is sent as 0xffff.
   if (proto === Nat.ProtoUdp && newCheck === 0) newCheck = 0xffff;
   v.setUint16(checkOff, newCheck);
