@@ -10,8 +10,6 @@ import { loadRulesFile } from '../control/rules-file';
 import { schedulerNames } from '../sched/registry';
 import { engineLimits } from '../ipvs/engine-limits';
 import { buildEngine, type BuiltEngine } from '../ipvs/engine-builder';
-import { LookupWarmer } from '../ipvs/lookup-warmer';
-import { LOOKAHEAD, warmRecordsAhead } from './replay-lookahead';
 import { OutputBatch } from '../ipvs/frame-batch';
 import { summarize, type EngineSummary } from '../ipvs/summary';
 import { CaptureReader } from '../pcap/capture-reader';
@@ -78,7 +76,6 @@ export function replay(opts: ReplayOptions): ReplayResult {
     reader.onBufferReuse(flushRun);
     if (pcapOut !== null) reader.onBufferRecycle((buf) => pcapOut.release(buf));
     let frames = 0;
-    const warmer = passthrough ? new LookupWarmer(engine.conns4, engine.conns6) : null;
     while (reader.next()) {
       if (reader.linkType !== LINKTYPE_ETHERNET) {
         throw new ReplayError(`${opts.input}: byte ${reader.bytesRead}: link type ${reader.linkType} is not supported (Ethernet, link type 1, only)`);
@@ -86,7 +83,6 @@ export function replay(opts: ReplayOptions): ReplayResult {
       const data = reader.data;
       const at = reader.offset;
       const len = reader.capLen;
-      if (warmer !== null && frames % LOOKAHEAD === 0) warmRecordsAhead(warmer, data, at + len);
       if (engine.processFrameAt(data, at, len, reader.tsSec, reader.tsNsec, out, frames)) {
         if (passthrough && out.frameBuf[0] === data && out.off[0] === at && out.len[0] === len && reader.origLen === len) {
           const recordStart = at - PCAP_RECORD_HEADER_LENGTH;

@@ -1,6 +1,7 @@
 /**
  * Touches, for a batch of frames, the memory the engine's connection lookups will read, before the
- * engine processes them. A lookup reads the frame's headers (written into the receive ring by
+ * engine processes them (the live director's batches; a replay reads its frames in file order from
+ * memory it just filled, and measured slower with it). A lookup reads the frame's headers (written into the receive ring by
  * another core), then a hash bucket, then the record it points to: three dependent loads that, with
  * tens of thousands of connections, miss the caches. Done frame by frame inside the engine, each
  * miss is waited for in turn. Here each kind of load is made for the whole batch in its own short
@@ -45,12 +46,6 @@ export class LookupWarmer {
       }
       this.sink = sink;
     }
-  }
-
-  /** Touches the "in" lookup of the frame at buf[off, off + len) (all three loads in a row). */
-  warm(buf: Uint8Array, off: number, len: number): void {
-    const h = this.head(buf, off, len, 0);
-    if (h >= 0) this.sink ^= (this.v6[0] === 0 ? this.conns4 : this.conns6).touchSlot(h);
   }
 
   /** The folded loads (meaningless; read only so that they happen). */
