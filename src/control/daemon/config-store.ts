@@ -59,11 +59,22 @@ export function loadState(file: string, opts: ApplyOptions = {}): RulesConfig | 
 
 /** Writes `text` to `file` atomically (temp file, fsync, rename, fsync of the directory). */
 export function writeFileAtomic(file: string, text: string, mode = 0o600): void {
+  writeFileAtomicWith(file, (fd) => {
+    fs.writeSync(fd, text);
+  }, mode);
+}
+
+/**
+ * Atomically replaces `file` with what `write` writes to the descriptor it is given (as
+ * writeFileAtomic); returns what `write` returned.
+ */
+export function writeFileAtomicWith<T>(file: string, write: (fd: number) => T, mode = 0o600): T {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
   const fd = fs.openSync(tmp, 'w', mode);
+  let result: T;
   try {
-    fs.writeSync(fd, text);
+    result = write(fd);
     fs.fsyncSync(fd);
   } catch (e) {
     fs.closeSync(fd);
@@ -83,6 +94,7 @@ export function writeFileAtomic(file: string, text: string, mode = 0o600): void 
   } finally {
     fs.closeSync(dirFd);
   }
+  return result;
 }
 
 export function saveState(file: string, config: RulesConfig): void {

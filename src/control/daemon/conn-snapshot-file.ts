@@ -6,9 +6,9 @@
  * The format and what is kept are src/ipvs/conn-snapshot.ts's business.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { ConnSnapshotError, restoreConnSnapshot, writeConnSnapshot, type SnapshotWritten } from '../../ipvs/conn-snapshot';
 import type { Engine } from '../../ipvs/engine';
+import { writeFileAtomicWith } from './config-store';
 import type { Logger } from './logger';
 
 export function connSnapshotPath(stateFile: string): string {
@@ -17,34 +17,11 @@ export function connSnapshotPath(stateFile: string): string {
 
 /** Writes the engine's connections to `file` atomically. Throws a file system error. */
 export function saveConnSnapshot(engine: Engine, file: string, nowMs = Date.now()): SnapshotWritten {
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
-  const fd = fs.openSync(tmp, 'w', 0o600);
-  let written: SnapshotWritten;
-  try {
-    written = writeConnSnapshot(engine, nowMs, (bytes) => {
+  return writeFileAtomicWith(file, (fd) =>
+    writeConnSnapshot(engine, nowMs, (bytes) => {
       for (let off = 0; off < bytes.length;) off += fs.writeSync(fd, bytes, off, bytes.length - off);
-    });
-    fs.fsyncSync(fd);
-  } catch (e) {
-    fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-  fs.closeSync(fd);
-  try {
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-  const dirFd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(dirFd);
-  } finally {
-    fs.closeSync(dirFd);
-  }
-  return written;
+    }),
+  );
 }
 
 /**
