@@ -28,6 +28,12 @@ export function tsharkTransportProblems(pcapPath: string): Map<number, string> {
   const args = [
     '-n', '-r', pcapPath,
     ...DECODE_AS_DATA,
+    // Every frame on its own: the sampled frames come from unrelated cases whose fragments may share
+    // addresses and IP IDs, and tshark would reassemble them into datagrams that never existed. A
+    // fragment is then judged on its IP header alone (below); its transport header, if it has one,
+    // belongs to a datagram tshark does not see whole.
+    '-o', 'ip.defragment:FALSE',
+    '-o', 'ipv6.defragment:FALSE',
     '-o', 'ip.check_checksum:TRUE',
     '-o', 'tcp.check_checksum:TRUE',
     '-o', 'udp.check_checksum:TRUE',
@@ -35,6 +41,7 @@ export function tsharkTransportProblems(pcapPath: string): Map<number, string> {
     '-T', 'fields', '-E', 'separator=/t', '-E', 'aggregator=^',
     '-e', 'frame.number', '-e', 'frame.protocols', '-e', '_ws.expert.severity', '-e', '_ws.expert.message',
     '-e', 'icmp.checksum.status', '-e', 'icmpv6.checksum.status', '-e', 'ip.checksum.status', '-e', '_ws.malformed',
+    '-e', 'ip.flags.mf', '-e', 'ip.frag_offset', '-e', 'ipv6.fraghdr.nxt',
   ];
   const r = spawnSync('tshark', args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   if (r.error) throw new Error(`tshark could not be run: ${r.error.message}`);
@@ -42,8 +49,15 @@ export function tsharkTransportProblems(pcapPath: string): Map<number, string> {
   const problems = new Map<number, string>();
   for (const line of r.stdout.split('\n')) {
     if (line.trim() === '') continue;
-    const [frame, protocols, severities = '', messages = '', icmpSum = '', icmp6Sum = '', ipSums = '', malformed = ''] = line.split('\t');
+    const [frame, protocols, severities = '', messages = '', icmpSum = '', icmp6Sum = '', ipSums = '', malformed = '',
+      mf = '', fragOffset = '', ip6FragHeader = ''] = line.split('\t');
     const sev = severities.split('^');
+    const outerMf = mf.split('^')[0];
+    const outerFragment = outerMf === '1' || outerMf === 'True' || Number(fragOffset.split('^')[0] || '0') > 0 || ip6FragHeader !== '';
+    if (outerFragment) {
+      // Only its outer IP header can be judged alone.
+      if (!ipSums.split('^')[0].includes('0')) continue;
+    }
     let errors = messages.split('^').filter((_, i) => sev[i] === ERROR_SEVERITY);
     if (/:icmp(v6)?:ipv?6?:/.test(protocols)) {
       // An ICMP error quoting a packet: the quote is cut short, and the TCP/UDP checksum in it is
