@@ -114,7 +114,8 @@ export function connStateName(protocol: number, state: number, template: boolean
   return protocol === 0 ? 'NONE' : 'ERR!';
 }
 
-function addressAt(words: Uint32Array, at: number, count: number): IpAddress {
+/** The address in `count` host-order words at words[at] (1: IPv4, 4: IPv6). */
+export function addressAt(words: Uint32Array, at: number, count: number): IpAddress {
   const bytes = new Uint8Array(count * 4);
   for (let i = 0; i < count; i++) {
     const v = words[at + i];

@@ -4,9 +4,7 @@
  * listing entries, as engine-snapshot.ts lists them, only when -L -c asks). Runs every
  * REPORT_INTERVAL_MS between batches, never per packet.
  */
-import type { IpAddress } from '../../control/config';
-import { connStateName } from '../../control/engine-snapshot';
-import { ipFromBytes } from '../../control/ip-address';
+import { addressAt, connStateName } from '../../control/engine-snapshot';
 import type { ListingConnection } from '../../control/listing-model';
 import { CONN_F_TEMPLATE, type ConnTable } from '../../ipvs/conn-table';
 import type { Engine } from '../../ipvs/engine';
@@ -90,16 +88,4 @@ export function unpackConnections(packed: Uint32Array): ListingConnection[] {
     });
   }
   return out;
-}
-
-function addressAt(words: Uint32Array, at: number, count: number): IpAddress {
-  const bytes = new Uint8Array(count * 4);
-  for (let i = 0; i < count; i++) {
-    const v = words[at + i];
-    bytes[4 * i] = v >>> 24;
-    bytes[4 * i + 1] = (v >>> 16) & 0xff;
-    bytes[4 * i + 2] = (v >>> 8) & 0xff;
-    bytes[4 * i + 3] = v & 0xff;
-  }
-  return ipFromBytes(bytes);
 }
